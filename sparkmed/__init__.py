@@ -1,0 +1,27 @@
+"""sparkmed: k-medoids clustering (FasterPAM, FasterCLARA, FastCLARANS) of big data on Apache Spark.
+
+``sparkmed.kernels`` holds the single-machine numba kernels (no Spark); ``KMedoids`` / ``KMedoidsModel``
+are the pyspark.ml Estimator and Model. The Spark side is imported lazily, so ``import sparkmed.kernels``
+never loads pyspark.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["InputError", "KMedoids", "KMedoidsModel", "KMedoidsSummary", "__version__"]
+
+_LAZY = {
+    "InputError": "sparkmed.errors",
+    "KMedoids": "sparkmed.estimator",
+    "KMedoidsModel": "sparkmed.estimator",
+    "KMedoidsSummary": "sparkmed.estimator",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'sparkmed' has no attribute {name!r}")

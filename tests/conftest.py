@@ -1,0 +1,23 @@
+"""Shared pytest fixtures: one real local SparkSession for the whole run."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+# Spark must bind to loopback and start executors' Python from this venv (see shared/SPARK_NOTES.md).
+os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+os.environ["PYSPARK_PYTHON"] = sys.executable
+os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A real `local[2]` SparkSession (UI off, few shuffle partitions), shared by all Spark tests."""
+    from sparkmed.session import local_session
+
+    session = local_session("local[2]", app_name="sparkmed-tests")
+    yield session
+    session.stop()
