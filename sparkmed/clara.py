@@ -1,0 +1,276 @@
+"""The distributed fit: FasterCLARA rounds on samples, full-data scoring, full-data swap refinement.
+
+Passes over the full data (the expensive part, see the distributed-fit issue):
+1. validate + count (``features.validate``; also materialises the cached prepared data),
+2. per round: the samples' fit (reads only the small cached samples; the first round's job draws ALL
+   samples of all rounds plus the refinement candidate pool in one pass) and ONE scoring pass for all
+   candidate medoid sets of the round,
+3. per refinement pass: ONE pass for C × k exact swap deltas,
+4. one final pass for cluster sizes, costs and the medoid silhouette.
+Driver memory: O(samples + k·d). Nothing here calls ``sparkContext`` or uses RDDs (Spark Connect safe).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkmed.errors import InputError
+from sparkmed.features import ID, KEY, X, DataStats, FeatureSpec, exact_distinct_points, prepare, validate
+from sparkmed.passes import cluster_stats_pass, score_candidates_pass, set_job_description
+from sparkmed.refine import MedoidSet, RefinePass, refine
+from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
+from sparkmed.sampling import SID, U, draw_samples
+
+log = logging.getLogger("sparkmed")
+
+POOL_SID = 1_000_000  # sample id of the refinement candidate pool
+REFINE_MODES = ("swaps", "medoids", "none")
+INITS = ("lab", "kmedoids++", "random", "first", "build")
+
+
+def default_sample_size(k: int) -> int:
+    """Default points per sample: 40·k + 1000, capped at 4000 (chosen by scripts/bench_quality.py)."""
+    return int(min(4000, 1000 + 40 * k))
+
+
+@dataclass(frozen=True)
+class FitParams:
+    """Parameters of the distributed fit (Spark ML names; see ``KMedoids`` for their meaning)."""
+
+    k: int = 2
+    metric: str = "euclidean"
+    p: float = 2.0
+    algorithm: str = "fasterpam"
+    init: str = "lab"
+    maxIter: int = 3
+    numSamples: int = 5
+    sampleSize: int | None = None
+    refine: str = "swaps"
+    refinePasses: int = 10
+    refineCandidates: int = 64
+    seed: int = 0
+    maxSampleMemoryMB: float = 1024.0
+
+    def sample_size(self) -> int:
+        return int(self.sampleSize) if self.sampleSize else default_sample_size(self.k)
+
+
+@dataclass
+class RoundInfo:
+    """One CLARA round: the candidates it scored and the best full-data cost so far."""
+
+    round: int
+    candidates: int
+    best_cost: float
+    improved: bool
+    seconds: float
+
+
+@dataclass
+class FitResult:
+    """Everything the fit found; the Estimator turns it into a model and its summary."""
+
+    medoids: MedoidSet
+    cost: float
+    sizes: np.ndarray
+    cluster_costs: np.ndarray
+    silhouette: float
+    stats: DataStats
+    rounds: list[RoundInfo] = field(default_factory=list)
+    refine_passes: list[RefinePass] = field(default_factory=list)
+    refine_mode: str = "swaps"
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def mean_cost(self) -> float:
+        return self.cost / self.stats.total_weight
+
+
+def check_params(params: FitParams) -> None:
+    """Reject bad parameters before any Spark work, naming the parameter."""
+    from sparkmed.kernels.distances import check_metric_params, metric_code
+    from sparkmed.kernels.fit import ALGORITHMS
+
+    if isinstance(params.k, bool) or not isinstance(params.k, (int, np.integer)):
+        raise InputError(f"k must be an integer ≥ 2, got {params.k!r}")
+    if params.k < 2:
+        raise InputError(f"k must be ≥ 2, got {params.k}")
+    try:
+        metric_code(params.metric)
+        check_metric_params(params.metric, params.p)
+    except ValueError as exc:
+        raise InputError(f"metric: {exc}") from None
+    if params.algorithm not in ALGORITHMS:
+        raise InputError(f"algorithm '{params.algorithm}' is unknown; valid: {', '.join(ALGORITHMS)}")
+    if params.init not in INITS:
+        raise InputError(f"init '{params.init}' is unknown; valid: {', '.join(INITS)}")
+    if params.refine not in REFINE_MODES:
+        raise InputError(f"refine '{params.refine}' is unknown; valid: {', '.join(REFINE_MODES)}")
+    for name in ("maxIter", "numSamples", "refineCandidates"):
+        if int(getattr(params, name)) < 1:
+            raise InputError(f"{name} must be ≥ 1, got {getattr(params, name)}")
+    if params.refinePasses < 0:
+        raise InputError(f"refinePasses must be ≥ 0, got {params.refinePasses}")
+    m = params.sample_size()
+    if m < params.k:
+        raise InputError(f"sampleSize ({m}) must be at least k ({params.k})")
+    need_mb = m * m * 4 / 2**20
+    if need_mb > params.maxSampleMemoryMB:
+        raise InputError(
+            f"sampleSize {m} needs a {need_mb:.0f} MB dissimilarity matrix per sample, more than "
+            f"maxSampleMemoryMB={params.maxSampleMemoryMB:g}; lower sampleSize or raise maxSampleMemoryMB"
+        )
+
+
+def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame) -> None:
+    from sparkmed.kernels.distances import check_dimension
+
+    try:
+        check_dimension(params.metric, stats.dim)
+    except ValueError as exc:
+        raise InputError(f"metric '{params.metric}': {exc}") from None
+    if stats.approx_distinct_points < 2 * params.k + 100:
+        distinct = exact_distinct_points(prepared)
+        if distinct < params.k:
+            raise InputError(f"k={params.k} is larger than the number of distinct points ({distinct})")
+
+
+def _pick_best(costs: np.ndarray, rel_tol: float = 1e-9) -> int:
+    """Index of the lowest cost; near-ties (within rel_tol, i.e. float summation noise) go to the lowest index,
+    so the choice does not depend on the order partial sums were added in."""
+    best = float(np.min(costs))
+    return int(np.flatnonzero(costs <= best + rel_tol * abs(best))[0])
+
+
+def _collect_pool(samples: DataFrame, size: int, has_id: bool) -> MedoidSet:
+    rows = samples.filter(F.col(SID) == POOL_SID).select(U, KEY, X, *([ID] if has_id else [])).collect()
+    rows.sort(key=lambda r: (r[U], r[KEY]))
+    seen: set[int] = set()
+    keep = []
+    for r in rows:
+        if r[KEY] not in seen:
+            seen.add(r[KEY])
+            keep.append(r)
+        if len(keep) >= size:
+            break
+    keep.sort(key=lambda r: r[KEY])
+    return MedoidSet(
+        np.array([r[KEY] for r in keep], dtype=np.int64),
+        [r[ID] if has_id else None for r in keep],
+        np.array([r[X] for r in keep], dtype=np.float64).reshape(len(keep), -1),
+    )
+
+
+def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
+    """Fit k medoids to ``df`` (see module doc). Raises ``InputError`` before any clustering on bad input."""
+    check_params(params)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    prepared = prepare(df, spec).persist()
+    try:
+        stats = validate(prepared, spec)
+        _check_data(params, stats, prepared)
+        timings["validate"] = time.perf_counter() - t0
+        log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
+        return _fit_validated(prepared, spec, params, stats, timings)
+    finally:
+        prepared.unpersist()
+
+
+def _fit_validated(
+    prepared: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats, timings: dict[str, float]
+) -> FitResult:
+    k, m, S = params.k, params.sample_size(), params.numSamples
+    n_keys = stats.approx_keys
+    has_id = spec.idCol is not None
+    sids = [r * S + s for r in range(params.maxIter) for s in range(S)] + [POOL_SID]
+    samples = draw_samples(prepared, sids, sample_size=m, n_keys=n_keys, seed=params.seed).persist()
+    try:
+        best, rounds = _clara_rounds(prepared, samples, params, stats, timings)
+        t = time.perf_counter()
+        refine_passes: list[RefinePass] = []
+        if params.refine != "none" and params.refinePasses > 0:
+            pool = _collect_pool(samples, m, has_id)
+            out = refine(
+                prepared, stats.dim, best, pool, metric=params.metric, p=params.p, seed=params.seed,
+                batch_size=params.refineCandidates, max_passes=params.refinePasses, mode=params.refine,
+            )
+            best, refine_passes = out.medoids, out.passes
+            timings["refine"] = time.perf_counter() - t
+        t = time.perf_counter()
+        cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(prepared, stats.dim, best.x, params.metric, params.p)
+        if params.refine != "none" and params.refinePasses > 0 and out.unverified is not None:
+            before, before_loss, (bi, bj, bgain) = out.unverified
+            if cost > before_loss + bgain + 1e-9 * abs(before_loss):
+                best = before.replaced([(bi, bj)], pool)
+                cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
+                    prepared, stats.dim, best.x, params.metric, params.p
+                )
+        timings["statistics"] = time.perf_counter() - t
+    finally:
+        samples.unpersist()
+    return FitResult(
+        medoids=best, cost=cost, sizes=sizes, cluster_costs=ccost, silhouette=sil_sum / w_sum, stats=stats,
+        rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
+    )
+
+
+def _clara_rounds(
+    prepared: DataFrame, samples: DataFrame, params: FitParams, stats: DataStats, timings: dict[str, float]
+) -> tuple[MedoidSet, list[RoundInfo]]:
+    """FasterCLARA: per round fit numSamples samples on executors, score all candidates in one pass."""
+    S = params.numSamples
+    best: MedoidSet | None = None
+    best_cost = float("inf")
+    rounds: list[RoundInfo] = []
+    for r in range(params.maxIter):
+        t = time.perf_counter()
+        task = SampleTask(
+            k=params.k, sample_size=params.sample_size(), metric=params.metric, p=params.p,
+            algorithm=params.algorithm, init=params.init, max_iter=100, seed=params.seed,
+            carry_keys=None if best is None else best.keys,
+            carry_x=None if best is None else best.x,
+            carry_w=None if best is None else np.ones(len(best.keys)),
+            carry_ids=None if best is None else tuple(best.ids),
+        )
+        first = r * S
+        round_df = samples.filter((F.col(SID) >= first) & (F.col(SID) < first + S))
+        _describe(prepared, f"fit {S} samples, round {r + 1}")
+        fitted = (
+            round_df.repartitionByRange(S, SID)
+            .mapInPandas(fit_samples(task, first), SAMPLE_RESULT_SCHEMA)
+            .collect()
+        )
+        _describe(prepared, None)
+        good = sorted((row for row in fitted if row["ok"]), key=lambda row: row["sid"])
+        if not good:
+            messages = "; ".join(sorted(str(row["message"]) for row in fitted)) or "no sample drew any row"
+            raise InputError(f"no sample could be clustered ({messages}); raise sampleSize")
+        cands = np.array([row["medoids"] for row in good], dtype=np.float64)
+        costs = score_candidates_pass(prepared, stats.dim, cands, params.metric, params.p)
+        i = _pick_best(costs)
+        improved = costs[i] < best_cost * (1 - 1e-9)
+        if improved:
+            row = good[i]
+            best = MedoidSet(np.array(row["medoid_keys"], dtype=np.int64), list(row["medoid_ids"]), cands[i])
+            best_cost = float(costs[i])
+        seconds = time.perf_counter() - t
+        rounds.append(RoundInfo(r + 1, len(good), best_cost, bool(improved), seconds))
+        timings[f"round {r + 1}"] = seconds
+        log.info("sparkmed round %d: %d candidates, best cost %.6g (%s), %.1f s",
+                 r + 1, len(good), best_cost, "improved" if improved else "no improvement", seconds)
+        if not improved:
+            break
+    assert best is not None
+    return best, rounds
+
+
+def _describe(df: DataFrame, text: str | None) -> None:
+    set_job_description(df.sparkSession, text)
+

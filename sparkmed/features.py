@@ -1,0 +1,215 @@
+"""Reading and validating the feature columns of a DataFrame: one Spark pass that validates and counts.
+
+The input may be a ``pyspark.ml.linalg`` Vector column (dense or sparse), an ``array<numeric>`` column,
+or a list of numeric columns (``inputCols``). Every fit, score and refinement pass works on one compact
+*prepared* DataFrame with three columns:
+
+- ``_sm_key``  long   a stable row key: xxhash64 of the ``idCol`` if given, else of the feature values
+                       (identical rows then share a key, which lets samples merge them into weighted points);
+- ``_sm_x``    array<double>  the features;
+- ``_sm_w``    double the row weight (``weightCol`` or 1.0);
+- ``_sm_id``   string the ``idCol`` value (only when an ``idCol`` is given).
+
+Keys make sampling independent of partitioning and row order (see ``sampling``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from sparkmed.errors import InputError
+
+KEY = "_sm_key"
+X = "_sm_x"
+W = "_sm_w"
+ID = "_sm_id"
+
+_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
+_INF = float("inf")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Which columns hold the features, the row id and the row weight."""
+
+    featuresCol: str = "features"
+    inputCols: tuple[str, ...] | None = None
+    idCol: str | None = None
+    weightCol: str | None = None
+
+    def describe(self) -> str:
+        """How the features are named in error messages."""
+        if self.inputCols:
+            return f"inputCols {list(self.inputCols)}"
+        return f"featuresCol '{self.featuresCol}'"
+
+
+@dataclass(frozen=True)
+class DataStats:
+    """What the validation pass learned about the prepared data."""
+
+    n_rows: int
+    dim: int
+    total_weight: float
+    approx_keys: int
+    approx_distinct_points: int
+
+
+def _require_column(df: DataFrame, name: str, role: str) -> T.DataType:
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    if name not in fields:
+        raise InputError(f"{role} '{name}' is not a column of the DataFrame; columns are {sorted(fields)}")
+    return fields[name]
+
+
+def feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
+    """The features as one ``array<double>`` column expression, after checking column names and types."""
+    if spec.inputCols:
+        for name in spec.inputCols:
+            dtype = _require_column(df, name, "input column")
+            if not isinstance(dtype, _NUMERIC):
+                raise InputError(
+                    f"input column '{name}' has type {dtype.simpleString()}; inputCols must be numeric"
+                )
+        return F.array(*[F.col(c).cast("double") for c in spec.inputCols])
+    dtype = _require_column(df, spec.featuresCol, "featuresCol")
+    if dtype.typeName() == "vector" or type(dtype).__name__ == "VectorUDT":
+        from pyspark.ml.functions import vector_to_array
+
+        return vector_to_array(F.col(spec.featuresCol), "float64")
+    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, _NUMERIC):
+        return F.col(spec.featuresCol).cast("array<double>")
+    raise InputError(
+        f"featuresCol '{spec.featuresCol}' has type {dtype.simpleString()}; expected a Vector, an "
+        "array of numbers, or use inputCols with numeric columns"
+    )
+
+
+def prepare(df: DataFrame, spec: FeatureSpec) -> DataFrame:
+    """The compact prepared DataFrame (key, features, weight[, id]); lazy: no Spark job runs here."""
+    x = feature_column(df, spec)
+    # x + 0.0 turns -0.0 into 0.0 so that equal points hash equally.
+    x = F.transform(x, lambda v: v + F.lit(0.0))
+    cols = [x.alias(X)]
+    if spec.weightCol:
+        wtype = _require_column(df, spec.weightCol, "weightCol")
+        if not isinstance(wtype, _NUMERIC):
+            raise InputError(f"weightCol '{spec.weightCol}' has type {wtype.simpleString()}; expected numeric")
+        cols.append(F.col(spec.weightCol).cast("double").alias(W))
+    else:
+        cols.append(F.lit(1.0).alias(W))
+    if spec.idCol:
+        _require_column(df, spec.idCol, "idCol")
+        cols.append(F.col(spec.idCol).cast("string").alias(ID))
+    out = df.select(*cols)
+    key = F.xxhash64(F.col(ID)) if spec.idCol else F.xxhash64(F.col(X))
+    return out.withColumn(KEY, key).select(KEY, X, W, *([ID] if spec.idCol else []))
+
+
+def _row_label(spec: FeatureSpec) -> Column:
+    """How a bad row is named in messages: its id if there is an idCol, else its feature values."""
+    if spec.idCol:
+        return F.concat(F.lit(f"{spec.idCol}="), F.col(ID))
+    return F.concat(F.lit("features="), F.col(X).cast("string"))
+
+
+def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
+    """Validate and count the prepared data in ONE Spark job; raise ``InputError`` naming what is wrong.
+
+    Checks: empty data, null/NaN/±inf feature values, ragged or empty vectors, null ids, null/NaN/negative
+    weights and an all-zero total weight. Also counts rows, the total weight and (HyperLogLog) the number
+    of distinct keys and distinct points, which size the samples.
+    """
+    x = F.col(X)
+    w = F.col(W)
+    has_null = x.isNull() | F.exists(x, lambda v: v.isNull())
+    non_finite = F.exists(x, lambda v: F.isnan(v) | (F.abs(v) == F.lit(_INF)))
+    bad_w = w.isNull() | F.isnan(w) | (F.abs(w) == F.lit(_INF)) | (w < 0)
+    label = _row_label(spec)
+    aggs = [
+        F.count(F.lit(1)).alias("n"),
+        F.sum(has_null.cast("long")).alias("n_null"),
+        F.first(F.when(has_null, label), ignorenulls=True).alias("ex_null"),
+        F.first(F.when(has_null, x), ignorenulls=True).alias("vec_null"),
+        F.sum(F.coalesce(non_finite, F.lit(False)).cast("long")).alias("n_nonfinite"),
+        F.first(F.when(non_finite, label), ignorenulls=True).alias("ex_nonfinite"),
+        F.first(F.when(non_finite, x), ignorenulls=True).alias("vec_nonfinite"),
+        F.min(F.size(x)).alias("min_d"),
+        F.max(F.size(x)).alias("max_d"),
+        F.first(F.when(F.size(x) != F.lit(-1), label), ignorenulls=True).alias("ex_any"),
+        F.sum(bad_w.cast("long")).alias("n_bad_w"),
+        F.first(F.when(bad_w, F.concat(label, F.lit(" has weight "), w.cast("string"))), ignorenulls=True)
+        .alias("ex_bad_w"),
+        F.sum(w).alias("total_w"),
+        F.approx_count_distinct(F.col(KEY)).alias("keys"),
+        F.approx_count_distinct(F.xxhash64(x)).alias("points"),
+    ]
+    if spec.idCol:
+        aggs.append(F.sum(F.col(ID).isNull().cast("long")).alias("n_null_id"))
+    row = prepared.agg(*aggs).collect()[0]
+    what = spec.describe()
+    n = int(row["n"])
+    if n == 0:
+        raise InputError("the input DataFrame is empty (0 rows): nothing to cluster")
+    if row["n_null"]:
+        raise InputError(
+            f"{what}: {row['n_null']} of {n} rows have null feature values"
+            f"{_where(spec, row['vec_null'], 'null')}; first such row: {row['ex_null'] or '(all features null)'}"
+        )
+    if row["n_nonfinite"]:
+        raise InputError(
+            f"{what}: {row['n_nonfinite']} of {n} rows have NaN or infinite feature values"
+            f"{_where(spec, row['vec_nonfinite'], 'nonfinite')}; first such row: {row['ex_nonfinite']}"
+        )
+    if row["min_d"] != row["max_d"]:
+        raise InputError(
+            f"{what}: ragged feature vectors, lengths range from {row['min_d']} to {row['max_d']}; "
+            "all rows must have the same dimension"
+        )
+    if row["min_d"] == 0:
+        raise InputError(f"{what}: feature vectors are empty (length 0); e.g. row {row['ex_any']}")
+    if spec.idCol and row["n_null_id"]:
+        raise InputError(f"idCol '{spec.idCol}': {row['n_null_id']} of {n} rows have a null id")
+    if row["n_bad_w"]:
+        raise InputError(
+            f"weightCol '{spec.weightCol}': {row['n_bad_w']} of {n} rows have a null, NaN, infinite or "
+            f"negative weight; first: {row['ex_bad_w']}"
+        )
+    if not row["total_w"] > 0:
+        raise InputError(f"weightCol '{spec.weightCol}': all weights are zero; nothing to cluster")
+    return DataStats(
+        n_rows=n,
+        dim=int(row["min_d"]),
+        total_weight=float(row["total_w"]),
+        approx_keys=int(row["keys"]),
+        approx_distinct_points=int(row["points"]),
+    )
+
+
+def _where(spec: FeatureSpec, vec: list | None, kind: str) -> str:
+    """Name the input column (inputCols) or vector position holding the bad value of an example row."""
+    if vec is None:
+        return ""
+    import math
+
+    def bad(v: float | None) -> bool:
+        if kind == "null":
+            return v is None
+        return v is not None and not math.isfinite(v)
+
+    positions = [i for i, v in enumerate(vec) if bad(v)]
+    if not positions:
+        return ""
+    if spec.inputCols:
+        names = [spec.inputCols[i] for i in positions if i < len(spec.inputCols)]
+        return f" (in column(s) {', '.join(repr(c) for c in names)})"
+    return f" (at vector position(s) {positions[:5]})"
+
+
+def exact_distinct_points(prepared: DataFrame) -> int:
+    """Exact number of distinct feature vectors (one extra job; only run when k is close to that number)."""
+    return prepared.select(F.xxhash64(F.col(X)).alias("h")).distinct().count()
