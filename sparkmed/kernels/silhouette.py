@@ -1,0 +1,168 @@
+"""Medoid silhouette (from nearest / second-nearest medoid distances) and the classic Rousseeuw
+silhouette (from a dissimilarity matrix)."""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+
+@numba.njit(cache=True, fastmath=False)
+def _medoid_silhouette_kernel(dn: np.ndarray, ds: np.ndarray, out: np.ndarray) -> None:
+    """``out = 1 - dn / ds``; 0 where ``ds == 0`` or ``ds == inf``. O(n)."""
+    for i in range(dn.shape[0]):
+        b = ds[i]
+        out[i] = 0.0 if (b == 0.0 or b == math.inf) else 1.0 - dn[i] / b
+
+
+def _as_vector(v: object, arg: str, n: int | None = None) -> np.ndarray:
+    """``v`` as a contiguous finite-or-inf float64 1-D array (length ``n`` if given)."""
+    a = np.ascontiguousarray(np.asarray(v, dtype=np.float64))
+    if a.ndim != 1:
+        raise ValueError(f"{arg} must be a 1-D array, got shape {a.shape}")
+    if n is not None and a.shape[0] != n:
+        raise ValueError(f"{arg} must have length {n}, got {a.shape[0]}")
+    if np.isnan(a).any():
+        raise ValueError(f"{arg} contains NaN")
+    return a
+
+
+def _as_weights(weights: object, n: int) -> np.ndarray:
+    """Validated non-negative finite float64 weights with a positive sum (None -> ones)."""
+    if weights is None:
+        w = np.ones(n, dtype=np.float64)
+    else:
+        w = _as_vector(weights, "weights", n)
+        if not np.isfinite(w).all() or (w < 0).any():
+            raise ValueError("weights must be finite and non-negative")
+    if not w.sum() > 0:
+        raise ValueError("weights must have a positive sum (and there must be at least one point)")
+    return w
+
+
+def medoid_silhouette_samples(dn: np.ndarray, ds: np.ndarray) -> np.ndarray:
+    """Medoid silhouette of every point: ``s(o) = 1 - dn(o) / ds(o)``.
+
+    ``dn``/``ds`` are the distances to the nearest and second-nearest medoid (e.g. from
+    :func:`sparkmed.kernels.assign.nearest_two`).  ``s = 0`` where ``ds == 0`` (duplicated medoids)
+    and where ``ds == inf`` (k = 1).  O(n).
+
+    Raises:
+        ValueError: shapes differ or NaN values.
+    """
+    a = _as_vector(dn, "dn")
+    b = _as_vector(ds, "ds", a.shape[0])
+    out = np.empty(a.shape[0], dtype=np.float64)
+    _medoid_silhouette_kernel(a, b, out)
+    return out
+
+
+def medoid_silhouette(dn: np.ndarray, ds: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Weighted mean ``sum w s / sum w`` of :func:`medoid_silhouette_samples`. O(n).
+
+    A point of weight ``w`` counts as ``w`` copies of it.
+
+    Raises:
+        ValueError: shapes differ, NaN values, negative weights, or a zero total weight (no points).
+    """
+    s = medoid_silhouette_samples(dn, ds)
+    w = _as_weights(weights, s.shape[0])
+    return float(np.sum(w * s) / np.sum(w))
+
+
+_SIL_BLOCK = 64  # points per parallel task
+
+
+@numba.njit(cache=True, parallel=True, fastmath=False)
+def _silhouette_kernel(diss: np.ndarray, lab: np.ndarray, L: int, w: np.ndarray, out: np.ndarray) -> None:
+    """Weighted classic silhouette of every point (definition in :func:`silhouette`). O(n^2 + n L)."""
+    n = diss.shape[0]
+    W = np.zeros(L, dtype=np.float64)
+    for q in range(n):
+        W[lab[q]] += w[q]
+    nb = (n + _SIL_BLOCK - 1) // _SIL_BLOCK
+    for blk in numba.prange(nb):
+        sums = np.empty(L, dtype=np.float64)
+        for o in range(blk * _SIL_BLOCK, min(n, (blk + 1) * _SIL_BLOCK)):
+            for l in range(L):
+                sums[l] = 0.0
+            row = diss[o]
+            for q in range(n):
+                if q != o:
+                    sums[lab[q]] += w[q] * np.float64(row[q])
+            own = lab[o]
+            if W[own] - 1.0 <= 0.0:  # singleton cluster (a single copy): s = 0
+                out[o] = 0.0
+                continue
+            a = sums[own] / (W[own] - 1.0)
+            b = math.inf
+            for l in range(L):
+                if l != own and W[l] > 0.0:
+                    b = min(b, sums[l] / W[l])
+            m = max(a, b)
+            if b == math.inf or m == 0.0:
+                out[o] = 0.0
+            else:
+                out[o] = (b - a) / m
+
+
+def _prepare(diss: object, labels: object) -> tuple[np.ndarray, np.ndarray, int]:
+    """Validate a square finite matrix and labels; return the matrix, labels as 0..L-1 and L."""
+    D = np.asarray(diss)
+    if D.ndim != 2 or D.shape[0] != D.shape[1]:
+        raise ValueError(f"diss must be a square 2-D matrix, got shape {D.shape}")
+    if D.dtype != np.float32 and D.dtype != np.float64:
+        D = D.astype(np.float64)
+    D = np.ascontiguousarray(D)
+    if not np.isfinite(D).all():
+        raise ValueError("diss contains NaN or infinite values")
+    lab = np.asarray(labels)
+    if lab.ndim != 1 or lab.shape[0] != D.shape[0]:
+        raise ValueError(f"labels must be a 1-D array of length {D.shape[0]}, got shape {lab.shape}")
+    uniq, inv = np.unique(lab, return_inverse=True)
+    return D, np.ascontiguousarray(inv.reshape(-1).astype(np.int64)), int(uniq.shape[0])
+
+
+def silhouette_samples(diss: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Classic (Rousseeuw) silhouette of every point from an (n, n) dissimilarity matrix.
+
+    ``a(o)`` = mean dissimilarity to the other members of its cluster, ``b(o)`` = smallest mean
+    dissimilarity to the members of another cluster, ``s(o) = (b - a) / max(a, b)``; ``s = 0`` for a
+    singleton cluster, where ``max(a, b) == 0``, and when there is only one cluster.  The diagonal is
+    ignored.  Labels may be any integers.  Equals ``sklearn.metrics.silhouette_samples(diss, labels,
+    metric="precomputed")`` where that is defined.  O(n^2), parallel over points.
+
+    Raises:
+        ValueError: non-square or non-finite matrix, labels of the wrong length.
+    """
+    D, lab, L = _prepare(diss, labels)
+    out = np.empty(D.shape[0], dtype=np.float64)
+    _silhouette_kernel(D, lab, L, np.ones(D.shape[0], dtype=np.float64), out)
+    return out
+
+
+def silhouette(diss: np.ndarray, labels: np.ndarray, weights: np.ndarray | None = None) -> float:
+    """Mean classic silhouette; with ``weights``, a point of weight ``w`` counts as ``w`` copies of it.
+
+    Exact definition with weights (``W_C`` = total weight of cluster ``C``, ``C(o)`` the cluster of o)::
+
+        a(o) = sum_{q in C(o), q != o} w_q d(o, q) / (W_C(o) - 1)
+        b(o) = min_{C != C(o), W_C > 0} sum_{q in C} w_q d(o, q) / W_C
+        s(o) = (b - a) / max(a, b)     (0 if W_C(o) <= 1, max(a, b) == 0, or no other cluster)
+        silhouette = sum_o w_o s(o) / sum_o w_o
+
+    i.e. the ``w_o - 1`` other copies of ``o`` are members of its own cluster at distance 0: they count
+    in the denominator of ``a(o)`` and add nothing to its numerator.  For integer weights this is exactly
+    the silhouette of the data set with every point repeated ``w`` times; without weights it is
+    ``sklearn.metrics.silhouette_score(diss, labels, metric="precomputed")``.  O(n^2), parallel.
+
+    Raises:
+        ValueError: bad matrix / labels, negative weights, or a zero total weight.
+    """
+    D, lab, L = _prepare(diss, labels)
+    w = _as_weights(weights, D.shape[0])
+    out = np.empty(D.shape[0], dtype=np.float64)
+    _silhouette_kernel(D, lab, L, w, out)
+    return float(np.sum(w * out) / np.sum(w))
