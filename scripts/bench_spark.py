@@ -105,9 +105,10 @@ def main() -> None:
     print()
     print(f"{'what':<48} {'seconds':>9} {'rows/s':>12} {'ratio':>8}")
     print("-" * 80)
-    print(f"{'pyspark.ml KMeans fit (k=%d, maxIter=20)' % args.k:<48} {kmeans_s:>9.1f} {'':>12} {1.0:>8.2f}")
-    print(f"{'sparkmed KMedoids fit (k=%d, defaults)' % args.k:<48} {fit_s:>9.1f} {'':>12} "
-          f"{fit_s / kmeans_s:>8.2f}")
+    km_label = f"pyspark.ml KMeans fit (k={args.k}, maxIter=20)"
+    sm_label = f"sparkmed KMedoids fit (k={args.k}, defaults)"
+    print(f"{km_label:<48} {kmeans_s:>9.1f} {'':>12} {1.0:>8.2f}")
+    print(f"{sm_label:<48} {fit_s:>9.1f} {'':>12} {fit_s / kmeans_s:>8.2f}")
     for phase, sec in s.timings.items():
         print(f"{'  phase: ' + phase:<48} {sec:>9.1f}")
     print(f"{'empty mapInArrow pass over prepared data':<48} {empty_s:>9.2f} {n / empty_s:>12.3g}")

@@ -48,7 +48,7 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
                  TypeConverters.toString)
     numSamples = Param(Params._dummy(), "numSamples", "samples clustered per round", TypeConverters.toInt)
     sampleSize = Param(
-        Params._dummy(), "sampleSize", "points per sample (0 = default min(4000, 1000 + 40k))", TypeConverters.toInt
+        Params._dummy(), "sampleSize", "points per sample (0 = default min(10000, max(4000, 40k)))", TypeConverters.toInt
     )
     refine = Param(
         Params._dummy(), "refine",

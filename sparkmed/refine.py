@@ -1,13 +1,15 @@
 """Full-data refinement of a medoid set: a distributed FastCLARANS with exact swap deltas.
 
 Sampling alone stays 1–2% above full FasterPAM at large k (ALGORITHMS.md). Each refinement pass takes a
-batch of C candidate points from a seeded candidate pool and computes, in ONE Spark pass, the exact
+batch of C candidate points from a seeded candidate pool (half the pool points nearest to each medoid
+within its cluster, half at random: ``_next_batch``) and computes, in ONE Spark pass, the exact
 full-data change of the total deviation for all C·k swaps (``passes.swap_delta_pass``). The driver then
 applies the best improving swap and, greedily, further improving swaps that should not interact (distinct
 medoids, and candidates whose nearest medoids differ from every medoid already touched). The next pass
 verifies: it reports the exact loss of the new set; if several swaps together did worse than the best one
 alone would have, the driver falls back to that single swap. Stops when a whole cycle through the pool
-finds no improving swap, or after ``max_passes`` passes. Cost per pass O(n·(k + C)) distances.
+finds no improving swap (every pool point tried since the last improvement), or after ``max_passes``
+passes. Cost per pass O(n·(k + C)) distances.
 
 ``mode="medoids"`` restricts swaps to (medoid, candidate of that medoid's own cluster): the cheap
 PAMAE-phase-II style per-cluster medoid update.
@@ -94,6 +96,47 @@ def _choose_swaps(
     return chosen
 
 
+def _next_batch(
+    pool: MedoidSet, current: MedoidSet, tried: set[int], perm: np.ndarray, batch_size: int,
+    metric: str, p: float,
+) -> list[int]:
+    """The next candidates (pool indices): half local, half random, none tried since the last improvement.
+
+    Local candidates are, round-robin over the medoids, the untried pool points of each medoid's cluster
+    nearest to it (where a better medoid of a converged cluster lies); random ones (seeded permutation order)
+    let a medoid move to a region that is under-served. Current medoids are never candidates.
+    """
+    from sparkmed.kernels.assign import nearest_two
+
+    in_use = set(current.keys.tolist())
+    free = [j for j in range(len(pool.keys)) if j not in tried and int(pool.keys[j]) not in in_use]
+    if not free:
+        return []
+    labels, dn, _ = nearest_two(pool.x[free], current.x, metric, p=p)
+    by_medoid: dict[int, list[int]] = {}
+    for pos in np.lexsort((np.asarray(free), dn, labels)):
+        by_medoid.setdefault(int(labels[pos]), []).append(free[pos])
+    batch: list[int] = []
+    chosen: set[int] = set()
+    queues = [by_medoid[i] for i in sorted(by_medoid)]
+    depth = 0
+    while len(batch) < (batch_size + 1) // 2 and any(depth < len(q) for q in queues):
+        for q in queues:
+            if depth < len(q) and len(batch) < (batch_size + 1) // 2:
+                batch.append(q[depth])
+                chosen.add(q[depth])
+        depth += 1
+    free_set = set(free)
+    for j in perm:
+        if len(batch) >= batch_size:
+            break
+        j = int(j)
+        if j in free_set and j not in chosen:
+            batch.append(j)
+            chosen.add(j)
+    return batch
+
+
 def refine(
     df: DataFrame,
     dim: int,
@@ -114,26 +157,16 @@ def refine(
 
     k = start.x.shape[0]
     max_swaps = max_swaps_per_pass or max(1, k // 4)
-    rng = np.random.default_rng(seed)
-    perm = rng.permutation(len(pool.keys))
-    cursor = 0
-    since_improvement = 0
+    perm = np.random.default_rng(seed).permutation(len(pool.keys))
+    tried: set[int] = set()
     current = start
     result = RefineResult(medoids=start)
     pending: tuple[MedoidSet, float, tuple[int, int, float]] | None = None  # (before, loss, best single)
     for index in range(max_passes):
         t0 = time.perf_counter()
-        in_use = set(current.keys.tolist())
-        batch: list[int] = []
-        scanned = 0
-        while len(batch) < batch_size and scanned < len(perm):
-            j = int(perm[cursor % len(perm)])
-            cursor += 1
-            scanned += 1
-            if int(pool.keys[j]) not in in_use:
-                batch.append(j)
+        batch = _next_batch(pool, current, tried, perm, batch_size, metric, p)
         if not batch:
-            break
+            break  # every pool point was tried since the last improvement: converged w.r.t. the pool
         cand = MedoidSet(pool.keys[batch], [pool.ids[j] for j in batch], pool.x[batch])
         loss, removal, delta, shared = swap_delta_pass(
             df, dim, current.x, cand.x, metric, p, f"refine pass {index + 1}: {len(batch)} candidates × k={k}"
@@ -156,13 +189,11 @@ def refine(
         chosen = _choose_swaps(gain, cand_nearest, rel_tol * abs(loss), max_swaps)
         result.loss = loss
         if not chosen:
-            since_improvement += len(batch)
+            tried.update(batch)
             result.passes.append(RefinePass(index + 1, len(batch), loss, 0, 0.0, time.perf_counter() - t0))
             log.info("sparkmed refine pass %d: loss %.6g, no improving swap", index + 1, loss)
-            if since_improvement >= len(perm):
-                break
             continue
-        since_improvement = 0
+        tried.clear()
         swaps = [(i, batch[j]) for i, j, _ in chosen]
         predicted = sum(g for _, _, g in chosen)
         if len(chosen) > 1:

@@ -43,7 +43,7 @@ class SampleTask:
 
 def sample_seed(seed: int, sid: int) -> int:
     """The kernel seed of sample ``sid``: a fixed mix of the user's seed and the sample id."""
-    return int((np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(sid + 1)) % np.uint64(2**31 - 1))
+    return (int(seed) * 0x9E3779B97F4A7C15 + sid + 1) % (2**31 - 1)
 
 
 def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool) -> dict:
