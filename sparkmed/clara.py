@@ -23,7 +23,7 @@ from pyspark.sql import functions as F
 from sparkmed.errors import InputError
 from sparkmed.features import ID, KEY, DataStats, FeatureSpec, X, exact_distinct_points, prepare, validate
 from sparkmed.passes import cluster_stats_pass, score_candidates_pass, set_job_description
-from sparkmed.refine import MedoidSet, RefinePass, refine
+from sparkmed.refine import MedoidSet, RefinePass, fallback, refine
 from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
 from sparkmed.sampling import SID, U, draw_samples
 
@@ -42,6 +42,14 @@ def default_sample_size(k: int) -> int:
     return int(min(10000, max(4000, 40 * k)))
 
 
+def default_refine_candidates(k: int) -> int:
+    """Default candidate points per refinement pass: 10·k, at least 256 (scripts/bench_quality.py).
+
+    A pass costs O(n·(k + C)) distances; structural swaps at large k need many candidates per pass.
+    """
+    return int(max(256, 10 * k))
+
+
 @dataclass(frozen=True)
 class FitParams:
     """Parameters of the distributed fit (Spark ML names; see ``KMedoids`` for their meaning)."""
@@ -56,12 +64,15 @@ class FitParams:
     sampleSize: int | None = None
     refine: str = "swaps"
     refinePasses: int = 10
-    refineCandidates: int = 64
+    refineCandidates: int | None = None
     seed: int = 0
     maxSampleMemoryMB: float = 1024.0
 
     def sample_size(self) -> int:
         return int(self.sampleSize) if self.sampleSize else default_sample_size(self.k)
+
+    def refine_candidates(self) -> int:
+        return int(self.refineCandidates) if self.refineCandidates else default_refine_candidates(self.k)
 
 
 @dataclass
@@ -115,7 +126,9 @@ def check_params(params: FitParams) -> None:
         raise InputError(f"init '{params.init}' is unknown; valid: {', '.join(INITS)}")
     if params.refine not in REFINE_MODES:
         raise InputError(f"refine '{params.refine}' is unknown; valid: {', '.join(REFINE_MODES)}")
-    for name in ("maxIter", "numSamples", "refineCandidates"):
+    if params.refineCandidates is not None and params.refineCandidates < 0:
+        raise InputError(f"refineCandidates must be ≥ 0 (0 = default), got {params.refineCandidates}")
+    for name in ("maxIter", "numSamples"):
         if int(getattr(params, name)) < 1:
             raise InputError(f"{name} must be ≥ 1, got {getattr(params, name)}")
     if params.refinePasses < 0:
@@ -198,20 +211,21 @@ def _fit_validated(
         best, rounds = _clara_rounds(prepared, samples, params, stats, timings)
         t = time.perf_counter()
         refine_passes: list[RefinePass] = []
+        refined = None
         if params.refine != "none" and params.refinePasses > 0:
             pool = _collect_pool(samples, m, has_id)
-            out = refine(
+            refined = refine(
                 prepared, stats.dim, best, pool, metric=params.metric, p=params.p, seed=params.seed,
-                batch_size=params.refineCandidates, max_passes=params.refinePasses, mode=params.refine,
+                batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
             )
-            best, refine_passes = out.medoids, out.passes
+            best, refine_passes = refined.medoids, refined.passes
             timings["refine"] = time.perf_counter() - t
         t = time.perf_counter()
         cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(prepared, stats.dim, best.x, params.metric, params.p)
-        if params.refine != "none" and params.refinePasses > 0 and out.unverified is not None:
-            before, before_loss, (bi, bj, bgain) = out.unverified
-            if cost > before_loss + bgain + 1e-9 * abs(before_loss):
-                best = before.replaced([(bi, bj)], pool)
+        if refined is not None and refined.unverified is not None:
+            safer = fallback(refined.unverified, cost, pool)
+            if safer is not None:
+                best = safer
                 cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
                     prepared, stats.dim, best.x, params.metric, params.p
                 )

@@ -48,7 +48,8 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
                  TypeConverters.toString)
     numSamples = Param(Params._dummy(), "numSamples", "samples clustered per round", TypeConverters.toInt)
     sampleSize = Param(
-        Params._dummy(), "sampleSize", "points per sample (0 = default min(10000, max(4000, 40k)))", TypeConverters.toInt
+        Params._dummy(), "sampleSize", "points per sample (0 = default min(10000, max(4000, 40k)))",
+        TypeConverters.toInt,
     )
     refine = Param(
         Params._dummy(), "refine",
@@ -57,8 +58,10 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
     )
     refinePasses = Param(Params._dummy(), "refinePasses", "maximum refinement passes over the full data",
                          TypeConverters.toInt)
-    refineCandidates = Param(Params._dummy(), "refineCandidates", "candidate points per refinement pass",
-                             TypeConverters.toInt)
+    refineCandidates = Param(
+        Params._dummy(), "refineCandidates", "candidate points per refinement pass (0 = default max(256, 10k))",
+        TypeConverters.toInt,
+    )
     maxSampleMemoryMB = Param(
         Params._dummy(), "maxSampleMemoryMB", "largest per-sample dissimilarity matrix allowed (MB)",
         TypeConverters.toFloat,
@@ -72,7 +75,7 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
         super().__init__(*args)
         self._setDefault(
             k=2, metric="euclidean", p=2.0, algorithm="fasterpam", init="lab", maxIter=3, numSamples=5,
-            sampleSize=0, refine="swaps", refinePasses=10, refineCandidates=64, maxSampleMemoryMB=1024.0,
+            sampleSize=0, refine="swaps", refinePasses=10, refineCandidates=0, maxSampleMemoryMB=1024.0,
             seed=0, featuresCol="features", predictionCol="prediction",
         )
 
@@ -115,7 +118,7 @@ class KMedoids(Estimator, _KMedoidsParams):
     @keyword_only
     def __init__(self, *, k: int = 2, metric: str = "euclidean", p: float = 2.0, algorithm: str = "fasterpam",
                  init: str = "lab", maxIter: int = 3, numSamples: int = 5, sampleSize: int = 0,
-                 refine: str = "swaps", refinePasses: int = 10, refineCandidates: int = 64,
+                 refine: str = "swaps", refinePasses: int = 10, refineCandidates: int = 0,
                  maxSampleMemoryMB: float = 1024.0, seed: int = 0, featuresCol: str = "features",
                  inputCols: list[str] | None = None, idCol: str | None = None, weightCol: str | None = None,
                  predictionCol: str = "prediction", distanceCol: str | None = None):
@@ -141,7 +144,8 @@ class KMedoids(Estimator, _KMedoidsParams):
         return FitParams(
             k=g(self.k), metric=g(self.metric), p=g(self.p), algorithm=g(self.algorithm), init=g(self.init),
             maxIter=g(self.maxIter), numSamples=g(self.numSamples), sampleSize=g(self.sampleSize) or None,
-            refine=g(self.refine), refinePasses=g(self.refinePasses), refineCandidates=g(self.refineCandidates),
+            refine=g(self.refine), refinePasses=g(self.refinePasses),
+            refineCandidates=g(self.refineCandidates) or None,
             seed=g(self.seed), maxSampleMemoryMB=g(self.maxSampleMemoryMB),
         )
 

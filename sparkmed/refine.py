@@ -44,6 +44,20 @@ class MedoidSet:
         return MedoidSet(keys, ids, x)
 
 
+# Swaps applied but not yet verified: (medoids before, their exact loss, [(medoid, pool index, delta)] best
+# first). The next pass's exact loss says whether they did at least as well as the best one alone.
+Pending = tuple["MedoidSet", float, list[tuple[int, int, float]]]
+
+
+def fallback(pending: Pending, loss_after: float, pool: MedoidSet, rel_tol: float = 1e-9) -> MedoidSet | None:
+    """The medoids to use instead when unverified swaps did worse than the best one alone, else None."""
+    before, before_loss, swaps = pending
+    if loss_after > before_loss + swaps[0][2] + rel_tol * abs(before_loss):
+        i, j, _ = swaps[0]
+        return before.replaced([(i, j)], pool)
+    return None
+
+
 @dataclass
 class RefinePass:
     """What one refinement pass saw and did."""
@@ -62,20 +76,20 @@ class RefineResult:
     medoids: MedoidSet
     passes: list[RefinePass] = field(default_factory=list)
     loss: float | None = None  # exact loss of the final medoids if the last pass evaluated them
-    # Set when the last pass applied several swaps that no later pass verified: (medoids before, their
-    # loss, the best single swap as (medoid, pool index, delta)). The caller checks with its final pass.
-    unverified: tuple[MedoidSet, float, tuple[int, int, float]] | None = None
+    # Set when the last pass applied several swaps that no later pass verified; the caller checks it with
+    # its final statistics pass (``fallback``).
+    unverified: Pending | None = None
 
 
 def _choose_swaps(
-    gain: np.ndarray, cand_nearest: np.ndarray, tol: float, max_swaps: int
+    gain: np.ndarray, cand_zone: np.ndarray, medoid_zone: np.ndarray, tol: float, max_swaps: int
 ) -> list[tuple[int, int, float]]:
-    """Greedy set of improving (medoid i, candidate j, delta) swaps unlikely to interact.
+    """Greedy list of improving (medoid i, candidate j, delta) swaps, best first, unlikely to interact.
 
-    Ordered by delta, ties by (j, i); a swap is kept if its medoid and its candidate's nearest medoid are
-    disjoint from those of every kept swap.
+    Ordered by delta, ties by (j, i). A swap touches a zone of medoids: i and its nearest other medoid
+    (where i's points fall back to), and the two medoids nearest to the candidate (whose points it takes).
+    A swap is kept only if its zone is disjoint from the zones of the swaps kept before it.
     """
-    c, k = gain.shape
     js, is_ = np.nonzero(gain < -tol)
     if js.size == 0:
         return []
@@ -85,7 +99,7 @@ def _choose_swaps(
     chosen: list[tuple[int, int, float]] = []
     for o in order:
         j, i = int(js[o]), int(is_[o])
-        zone = {i, int(cand_nearest[j])}
+        zone = {i, int(medoid_zone[i]), *map(int, cand_zone[j])}
         if j in used_c or zone & touched:
             continue
         chosen.append((i, j, float(gain[j, i])))
@@ -94,6 +108,18 @@ def _choose_swaps(
         if len(chosen) >= max_swaps:
             break
     return chosen
+
+
+def _zones(cand_x: np.ndarray, med_x: np.ndarray, metric: str, p: float) -> tuple[np.ndarray, np.ndarray]:
+    """(two nearest medoids of every candidate (c × 2), nearest other medoid of every medoid (k,))."""
+    from sparkmed.kernels.distances import cross
+
+    k = med_x.shape[0]
+    dc = cross(cand_x, med_x, metric, p=p)
+    two = np.argsort(dc, axis=1, kind="stable")[:, : min(2, k)]
+    dm = cross(med_x, med_x, metric, p=p)
+    np.fill_diagonal(dm, np.inf)
+    return two, np.argmin(dm, axis=1)
 
 
 def _next_batch(
@@ -152,16 +178,21 @@ def refine(
     mode: str = "swaps",
     rel_tol: float = 1e-9,
 ) -> RefineResult:
-    """Refine ``start`` by exact full-data swaps with candidates from ``pool`` (see module doc)."""
-    from sparkmed.kernels.assign import nearest_two
+    """Refine ``start`` by exact full-data swaps with candidates from ``pool`` (see module doc).
 
+    Several swaps per pass are applied greedily (``_choose_swaps``) up to a cap that adapts like a trust
+    region: when the next pass shows that the swaps together did worse than the best one alone would have,
+    the driver falls back to the better half of them (and halves the cap); when they did as predicted, the
+    cap grows again.
+    """
     k = start.x.shape[0]
-    max_swaps = max_swaps_per_pass or max(1, k // 4)
+    cap = max_swaps_per_pass or max(1, k // 4)
+    cap_limit = max(cap, k // 2)
     perm = np.random.default_rng(seed).permutation(len(pool.keys))
     tried: set[int] = set()
     current = start
     result = RefineResult(medoids=start)
-    pending: tuple[MedoidSet, float, tuple[int, int, float]] | None = None  # (before, loss, best single)
+    pending: Pending | None = None
     for index in range(max_passes):
         t0 = time.perf_counter()
         batch = _next_batch(pool, current, tried, perm, batch_size, metric, p)
@@ -172,21 +203,26 @@ def refine(
             df, dim, current.x, cand.x, metric, p, f"refine pass {index + 1}: {len(batch)} candidates × k={k}"
         )
         if pending is not None:
-            before, before_loss, (bi, bj, bgain) = pending
+            before, before_loss, swaps = pending
             pending = None
-            if loss > before_loss + bgain + rel_tol * abs(before_loss):
-                # The swaps interacted and did worse than the best one alone: fall back to that one.
-                current = before.replaced([(bi, bj)], pool)
-                result.passes.append(RefinePass(index + 1, len(batch), loss, 0, 0.0,
-                                                time.perf_counter() - t0, "reverted to single best swap"))
+            if loss > before_loss + swaps[0][2] + rel_tol * abs(before_loss):
+                # The swaps interacted and did worse than the best one alone: keep the better half.
+                half = swaps[: max(1, len(swaps) // 2)]
+                cap = max(1, len(half))
+                current = before.replaced([(i, j) for i, j, _ in half], pool)
+                pending = (before, before_loss, half) if len(half) > 1 else None
+                result.passes.append(RefinePass(index + 1, len(batch), loss, 0, 0.0, time.perf_counter() - t0,
+                                                f"swaps interacted: kept the best {len(half)}"))
+                log.info("sparkmed refine pass %d: %d swaps interacted, keeping %d", index + 1, len(swaps), len(half))
                 continue
+            cap = min(cap_limit, cap * 2)
         gain = removal[None, :] + delta + shared[:, None]
-        _, cand_nearest, _ = nearest_two(cand.x, current.x, metric, p=p)
+        cand_zone, medoid_zone = _zones(cand.x, current.x, metric, p)
         if mode == "medoids":
             mask = np.full(gain.shape, np.inf)
-            mask[np.arange(len(batch)), cand_nearest] = 0.0
+            mask[np.arange(len(batch)), cand_zone[:, 0]] = 0.0
             gain = gain + mask
-        chosen = _choose_swaps(gain, cand_nearest, rel_tol * abs(loss), max_swaps)
+        chosen = _choose_swaps(gain, cand_zone, medoid_zone, rel_tol * abs(loss), cap)
         result.loss = loss
         if not chosen:
             tried.update(batch)
@@ -194,18 +230,15 @@ def refine(
             log.info("sparkmed refine pass %d: loss %.6g, no improving swap", index + 1, loss)
             continue
         tried.clear()
-        swaps = [(i, batch[j]) for i, j, _ in chosen]
-        predicted = sum(g for _, _, g in chosen)
-        if len(chosen) > 1:
-            i0, j0, g0 = chosen[0]
-            pending = (current, loss, (i0, batch[j0], g0))
-        current = current.replaced(swaps, pool)
+        swaps = [(i, batch[j], g) for i, j, g in chosen]
+        if len(swaps) > 1:
+            pending = (current, loss, swaps)
+        current = current.replaced([(i, j) for i, j, _ in swaps], pool)
         result.loss = None
-        result.passes.append(
-            RefinePass(index + 1, len(batch), loss, len(chosen), -predicted, time.perf_counter() - t0)
-        )
+        predicted = -sum(g for _, _, g in swaps)
+        result.passes.append(RefinePass(index + 1, len(batch), loss, len(swaps), predicted, time.perf_counter() - t0))
         log.info("sparkmed refine pass %d: loss %.6g, %d swap(s), predicted gain %.6g",
-                 index + 1, loss, len(chosen), -predicted)
+                 index + 1, loss, len(swaps), predicted)
     result.medoids = current
     result.unverified = pending
     return result
