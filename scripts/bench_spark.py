@@ -88,6 +88,8 @@ def main() -> None:
     s = model.summary
     print(f"KMedoids(k={args.k}): {fit_s:.1f} s, cost {s.trainingCost:.6g}, rounds {len(s.rounds)}, "
           f"refine passes {len(s.refinePasses)}")
+    print("  rounds' best cost:", ", ".join(f"{r.best_cost:.6g}" for r in s.rounds))
+    print("  refine passes (loss, swaps):", ", ".join(f"({p.loss:.6g}, {p.swaps})" for p in s.refinePasses))
 
     prepared = prepare(df, FeatureSpec(featuresCol="features")).persist()
     prepared.count()

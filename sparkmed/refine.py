@@ -8,8 +8,8 @@ applies the best improving swap and, greedily, further improving swaps that shou
 medoids, and candidates whose nearest medoids differ from every medoid already touched). The next pass
 verifies: it reports the exact loss of the new set; if several swaps together did worse than the best one
 alone would have, the driver falls back to that single swap. Stops when a whole cycle through the pool
-finds no improving swap (every pool point tried since the last improvement), or after ``max_passes``
-passes. Cost per pass O(n·(k + C)) distances.
+finds no improving swap (every pool point tried since the last improvement), after two consecutive
+passes without one, or after ``max_passes`` passes. Cost per pass O(n·(k + C)) distances.
 
 ``mode="medoids"`` restricts swaps to (medoid, candidate of that medoid's own cluster): the cheap
 PAMAE-phase-II style per-cluster medoid update.
@@ -177,8 +177,12 @@ def refine(
     max_swaps_per_pass: int | None = None,
     mode: str = "swaps",
     rel_tol: float = 1e-9,
+    patience: int = 2,
 ) -> RefineResult:
     """Refine ``start`` by exact full-data swaps with candidates from ``pool`` (see module doc).
+
+    Stops after ``patience`` consecutive passes without an improving swap, when the pool is exhausted, or
+    after ``max_passes``.
 
     Several swaps per pass are applied greedily (``_choose_swaps``) up to a cap that adapts like a trust
     region: when the next pass shows that the swaps together did worse than the best one alone would have,
@@ -190,6 +194,7 @@ def refine(
     cap_limit = max(cap, k // 2)
     perm = np.random.default_rng(seed).permutation(len(pool.keys))
     tried: set[int] = set()
+    dry = 0
     current = start
     result = RefineResult(medoids=start)
     pending: Pending | None = None
@@ -226,9 +231,13 @@ def refine(
         result.loss = loss
         if not chosen:
             tried.update(batch)
+            dry += 1
             result.passes.append(RefinePass(index + 1, len(batch), loss, 0, 0.0, time.perf_counter() - t0))
             log.info("sparkmed refine pass %d: loss %.6g, no improving swap", index + 1, loss)
+            if dry >= patience:
+                break  # the most promising candidates (nearest each medoid) came first: stop here
             continue
+        dry = 0
         tried.clear()
         swaps = [(i, batch[j], g) for i, j, g in chosen]
         if len(swaps) > 1:

@@ -9,6 +9,24 @@ deviation when medoid ``i`` is replaced by candidate ``c`` is::
 (FasterPAM's decomposition: ``removal[i]`` is the cost of removing medoid ``i`` with every point falling
 back to its second-nearest medoid, ``shared[c]`` the gain of the points that move to ``c`` whatever is
 removed, and ``delta[c, i]`` the correction for the points of cluster ``i`` / those that ``c`` serves.)
+
+Triangle-inequality pruning (exact)
+-----------------------------------
+A candidate ``c`` changes the terms of a row ``o`` only if ``d(o, c) < ds(o)``.  For a true metric,
+``d(o, c) >= d(c, m_i) - dn(o)`` with ``i = n(o)``, so only the candidates with
+``d(c, m_i) < dn(o) + ds(o)`` can contribute.  The pruned kernel computes the ``c x k`` matrix
+``d(c, m_i)`` once per call and sorts the candidates of every medoid by it; a segment of rows is
+assigned (exactly as the full scan does), bucketed by nearest medoid and, inside a bucket, sorted by
+decreasing ``dn + ds``; each block of a bucket then walks its medoid's sorted candidates and stops at the
+first one beyond the block's largest bound, evaluating every candidate only for the prefix of rows whose
+bound it does not exceed.  Every pair that is evaluated is treated exactly as by the full scan (same
+reduced distances, same comparisons), and a pair is skipped only when the computed bound exceeds
+``(dn + ds) (1 + rel) + abs`` (:func:`prune_slack`: a margin far above the rounding error of the three
+distances involved), so the pruned and the full kernel count the same pairs; the results differ only
+by the order of the (same-sign) float64 additions.  Used for the metrics of :data:`PRUNABLE_METRICS`
+(not sqeuclidean or cosine, which violate the triangle inequality) and k >= 2 (for k = 1 every row is
+affected by every candidate).  Cost O(c k d + k c log c) per call plus O(d) per evaluated (row,
+candidate) pair, instead of O(n c d).
 """
 
 from __future__ import annotations
@@ -21,10 +39,20 @@ import numpy as np
 from sparkmed.kernels.assign import CHUNK_ROWS, block_nearest_two
 from sparkmed.kernels.distances import (
     BLOCK_ROWS,
+    CHEBYSHEV,
+    EARTH_RADIUS_KM,
+    EUCLIDEAN,
+    HAMMING,
+    HAVERSINE,
+    JACCARD,
+    MANHATTAN,
+    MINKOWSKI,
     TARGET_TILE,
+    _haversine_h,
     as_points,
     as_weights,
     check_same_dim,
+    distance,
     finalize_reduced,
     load_block,
     new_block,
@@ -35,6 +63,26 @@ from sparkmed.kernels.distances import (
 
 ACCUMULATOR_BUDGET_BYTES = 64 * 2**20
 """Upper bound on the per-chunk accumulators of one call (at least 8 chunks are always allowed)."""
+
+PRUNABLE_METRICS: tuple[str, ...] = (
+    "euclidean",
+    "manhattan",
+    "chebyshev",
+    "minkowski",
+    "haversine",
+    "jaccard",
+    "hamming",
+)
+"""Metrics for which the triangle inequality holds, so the pruned kernel is exact (``prune=None`` uses it)."""
+
+SEGMENT_ROWS = 16 * 1024
+"""Rows bucketed by nearest medoid at a time by the pruned kernel (a fixed split of every chunk)."""
+
+CAND_TILE = 512
+"""Candidates per tile of the pruned kernel (a block of rows meets its medoid's candidates in tiles)."""
+
+PRUNE_REL_MARGIN = 1e-12
+"""Relative safety margin of the pruning bound (see :func:`prune_slack`)."""
 
 
 def chunk_rows_for(n: int, k: int, c: int) -> int:
@@ -113,13 +161,13 @@ def _swap_chunk(
     row: np.ndarray,
 ) -> None:
     """Accumulate the rows ``i_start .. i_stop-1`` into ``row = [loss, removal (k), shared (c),
-    deltaT (k*c)]``. O((i_stop - i_start) (k + c) d)."""
+    deltaT (k*c), pairs]`` (full scan: every row meets every candidate). O((i_stop - i_start) (k + c) d)."""
     n, d = X.shape
     k = M.shape[0]
     c = Cand.shape[0]
     removal = row[1 : 1 + k]
     shared = row[1 + k : 1 + k + c]
-    deltaT = row[1 + k + c :].reshape((k, c))
+    deltaT = row[1 + k + c : 1 + k + c + k * c].reshape((k, c))
     XbT, xaux = new_block(d)
     buf = np.empty((TARGET_TILE, BLOCK_ROWS), dtype=np.float64)
     r1 = np.empty(BLOCK_ROWS, dtype=np.float64)
@@ -147,11 +195,364 @@ def _swap_chunk(
             reduced_block(code, X, i0, nr, XbT, xaux, Cand, Cp, caux, p, c0, c1, buf)
             _scan_candidates(code, p, buf, c0, c1 - c0, nr, k, r1, r2, dn, ds, lab, wr, shared, deltaT)
     row[0] += loss
+    row[1 + k + c + k * c] += float((i_stop - i_start) * c)
+
+
+def prune_slack(code: int, p: float, d: int) -> tuple[float, float]:
+    """``(rel, abs)`` of the pruning test: a (row, candidate) pair is skipped only when
+    ``d(c, m_i) > (dn + ds) (1 + rel) + abs``.
+
+    ``rel`` covers the relative rounding error of the three computed distances of the triangle
+    inequality (at most ~``d`` ulps each for the summed metrics, hence the ``d`` term); ``abs`` covers
+    the absolute errors: underflow of the reduced sums (euclidean, minkowski: terms below the smallest
+    normal number are lost), and for haversine the ``asin`` of ``sqrt(h)`` near ``h = 1`` (nearly
+    antipodal points), whose error is up to ~``2 R sqrt(8 eps)`` = 5e-4 km: ``abs`` is 2 R 1e-6 = 13 m.
+    """
+    rel = PRUNE_REL_MARGIN + 8.0 * (d + 4) * 2.0**-53
+    slack = 1e-300
+    lost = (d + 1) * 2.0**-1021  # bound on the reduced value lost to underflow
+    if code == EUCLIDEAN:
+        slack += 4.0 * math.sqrt(lost)
+    elif code == MINKOWSKI and p != math.inf:
+        slack += 4.0 * lost ** (1.0 / p)
+    elif code == HAVERSINE:
+        slack += 2.0 * EARTH_RADIUS_KM * 1e-6
+    return rel, slack
 
 
 @numba.njit(cache=True, fastmath=False)
-def _swap_finish(acc: np.ndarray, k: int, c: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Add the chunk accumulators in chunk order and unpack ``(loss, removal, delta (c, k), shared)``."""
+def _candidate_medoid_distances(code: int, M: np.ndarray, Cand: np.ndarray, p: float) -> np.ndarray:
+    """``out[i, j] = d(Cand[j], M[i])`` (k, c); a non-finite value (overflow) becomes 0, so that
+    candidate is never pruned for that medoid. O(k c d)."""
+    k = M.shape[0]
+    c = Cand.shape[0]
+    out = np.empty((k, c), dtype=np.float64)
+    for i in range(k):
+        for j in range(c):
+            v = distance(code, Cand[j], M[i], p)
+            out[i, j] = v if v < math.inf else 0.0
+    return out
+
+
+_ORDER_CACHE: list[tuple] = []
+"""The last :func:`candidate_order` result with its key (the Spark pass calls :func:`swap_deltas` once per
+Arrow batch with the same medoids and candidates)."""
+
+
+def candidate_order(code: int, p: float, M: np.ndarray, Cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every medoid's candidates sorted by their distance to it: ``(Dsort, Ord)``, both (k, c), with
+    ``Dsort[i, q] = d(Cand[Ord[i, q]], M[i])`` non-decreasing in ``q``. O(k c (d + log c)).
+
+    ``M`` and ``Cand`` are C-contiguous float64.  The last result is kept and reused when called again
+    with bit-identical medoids, candidates, metric and ``p``.  The order of equal distances does not
+    matter: every candidate has its own accumulators, and the pairs it is evaluated on depend on its
+    distance only.
+    """
+    key = (code, float(p), M.shape, Cand.shape)
+    if _ORDER_CACHE:
+        ckey, cM, cC, Dsort, Ord = _ORDER_CACHE[0]
+        if ckey == key and np.array_equal(cM.view(np.uint64), M.view(np.uint64)) and np.array_equal(
+            cC.view(np.uint64), Cand.view(np.uint64)
+        ):
+            return Dsort, Ord
+    D = _candidate_medoid_distances(code, M, Cand, float(p))
+    Ord = np.ascontiguousarray(np.argsort(D, axis=1), dtype=np.int64)
+    Dsort = np.ascontiguousarray(np.take_along_axis(D, Ord, axis=1))
+    _ORDER_CACHE[:] = [(key, M.copy(), Cand.copy(), Dsort, Ord)]
+    return Dsort, Ord
+
+
+@numba.njit(cache=True, fastmath=False)
+def _reduced_row(
+    code: int,
+    Xg: np.ndarray,
+    Xp: np.ndarray,
+    xaux: np.ndarray,
+    q: int,
+    Ct: np.ndarray,
+    CtT: np.ndarray,
+    taux: np.ndarray,
+    p: float,
+    mq: int,
+    out: np.ndarray,
+) -> None:
+    """Reduced distances ``out[jj]`` of the row ``q`` (``Xg`` raw, ``(Xp, xaux)`` prepared by
+    :func:`~sparkmed.kernels.distances.prepare_targets`) to the gathered candidates ``jj < mq`` (``Ct`` raw,
+    ``(CtT, taux)`` prepared and transposed). O(mq d).
+
+    The arithmetic of :func:`~sparkmed.kernels.distances.reduced_block` (``row - target``, terms summed in
+    the order ``t = 0 .. d-1``), so the values are bit-identical to the full scan's; the inner loops run
+    over the candidates and vectorise.  Only the metrics of :data:`PRUNABLE_METRICS` occur; jaccard goes
+    through the scalar :func:`~sparkmed.kernels.distances.distance`, as in the full scan.
+    """
+    d = Xp.shape[1]
+    for jj in range(mq):
+        out[jj] = 0.0
+    if code in (EUCLIDEAN, MANHATTAN):
+        # four dimensions per pass over ``out`` (the additions stay in the order t = 0 .. d-1)
+        sq = code == EUCLIDEAN
+        t = 0
+        while t + 4 <= d:
+            x0 = Xp[q, t]
+            x1 = Xp[q, t + 1]
+            x2 = Xp[q, t + 2]
+            x3 = Xp[q, t + 3]
+            y0 = CtT[t]
+            y1 = CtT[t + 1]
+            y2 = CtT[t + 2]
+            y3 = CtT[t + 3]
+            if sq:
+                for jj in range(mq):
+                    e0 = x0 - y0[jj]
+                    e1 = x1 - y1[jj]
+                    e2 = x2 - y2[jj]
+                    e3 = x3 - y3[jj]
+                    out[jj] = (((out[jj] + e0 * e0) + e1 * e1) + e2 * e2) + e3 * e3
+            else:
+                for jj in range(mq):
+                    out[jj] = (((out[jj] + abs(x0 - y0[jj])) + abs(x1 - y1[jj])) + abs(x2 - y2[jj])) + abs(
+                        x3 - y3[jj]
+                    )
+            t += 4
+        while t < d:
+            x = Xp[q, t]
+            yr = CtT[t]
+            if sq:
+                for jj in range(mq):
+                    diff = x - yr[jj]
+                    out[jj] += diff * diff
+            else:
+                for jj in range(mq):
+                    out[jj] += abs(x - yr[jj])
+            t += 1
+    elif code == CHEBYSHEV or (code == MINKOWSKI and p == math.inf):
+        for t in range(d):
+            x = Xp[q, t]
+            yr = CtT[t]
+            for jj in range(mq):
+                v = abs(x - yr[jj])
+                out[jj] = v if v > out[jj] else out[jj]
+    elif code == MINKOWSKI:
+        for t in range(d):
+            x = Xp[q, t]
+            yr = CtT[t]
+            for jj in range(mq):
+                out[jj] += abs(x - yr[jj]) ** p
+    elif code == HAMMING:
+        for t in range(d):
+            x = Xp[q, t]
+            yr = CtT[t]
+            for jj in range(mq):
+                out[jj] += 1.0 if x != yr[jj] else 0.0
+        for jj in range(mq):
+            out[jj] = out[jj] / d
+    elif code == HAVERSINE:
+        lat = Xp[q, 0]
+        lon = Xp[q, 1]
+        cq = xaux[q]
+        for jj in range(mq):
+            out[jj] = _haversine_h(lat, lon, cq, CtT[0, jj], CtT[1, jj], taux[jj])
+    else:
+        for jj in range(mq):
+            out[jj] = distance(code, Xg[q], Ct[jj], p)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _scan_row(
+    code: int,
+    p: float,
+    vals: np.ndarray,
+    mq: int,
+    r1: float,
+    r2: float,
+    dn: float,
+    ds: float,
+    w: float,
+    sh: np.ndarray,
+    de: np.ndarray,
+) -> None:
+    """FasterPAM update of one row against ``mq`` candidates (reduced distances ``vals``) into the
+    per-candidate accumulators ``sh`` (shared) and ``de`` (delta of the row's medoid). O(mq).
+
+    The same terms as :func:`_scan_candidates`.  Where the distance is the reduced value or its square
+    root, the loop is branch-free (non-contributing pairs add an exact 0.0, which leaves the sums
+    unchanged) and vectorises; the other metrics finalise only the contributing pairs.
+    """
+    a = w * (dn - ds)
+    if code == EUCLIDEAN:
+        for jj in range(mq):
+            x = vals[jj]
+            dist = math.sqrt(x)
+            sh[jj] += w * (dist - dn) if x < r1 else 0.0
+            de[jj] += a if x < r1 else (w * (dist - ds) if x < r2 else 0.0)
+    elif code in (MANHATTAN, CHEBYSHEV, HAMMING) or (code == MINKOWSKI and p == math.inf):
+        for jj in range(mq):
+            x = vals[jj]
+            sh[jj] += w * (x - dn) if x < r1 else 0.0
+            de[jj] += a if x < r1 else (w * (x - ds) if x < r2 else 0.0)
+    else:
+        for jj in range(mq):
+            x = vals[jj]
+            if x < r2:
+                dist = finalize_reduced(code, x, p)
+                if x < r1:
+                    sh[jj] += w * (dist - dn)
+                    de[jj] += a
+                else:
+                    de[jj] += w * (dist - ds)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _swap_chunk_pruned(
+    code: int,
+    X: np.ndarray,
+    M: np.ndarray,
+    Mp: np.ndarray,
+    maux: np.ndarray,
+    Cand: np.ndarray,
+    Cp: np.ndarray,
+    caux: np.ndarray,
+    p: float,
+    w: np.ndarray,
+    i_start: int,
+    i_stop: int,
+    Dsort: np.ndarray,
+    Ord: np.ndarray,
+    rel: float,
+    slack: float,
+    row: np.ndarray,
+) -> None:
+    """:func:`_swap_chunk` with triangle-inequality pruning (k >= 2, a metric of :data:`PRUNABLE_METRICS`).
+
+    The chunk is split into fixed segments of :data:`SEGMENT_ROWS`.  Per segment: nearest two medoids of
+    every row (loss and removal accumulated in row order, as in the full scan); rows sorted by decreasing
+    bound ``(dn + ds) (1 + rel) + slack``, then (stably) bucketed by nearest medoid and loaded transposed;
+    each block of :data:`BLOCK_ROWS` rows of bucket ``i`` walks ``Ord[i]`` (candidates by increasing
+    ``Dsort[i]``) until the first candidate beyond the block's largest bound, evaluating each candidate
+    on the prefix of the block whose bound it does not exceed.  ``row[-1]`` counts evaluated pairs.
+    O(segment k d + evaluated pairs d) per segment.
+    """
+    d = X.shape[1]
+    k = M.shape[0]
+    c = Cand.shape[0]
+    removal = row[1 : 1 + k]
+    shared = row[1 + k : 1 + k + c]
+    deltaT = row[1 + k + c : 1 + k + c + k * c].reshape((k, c))
+    seg = min(SEGMENT_ROWS, i_stop - i_start)
+    XbT, xaux = new_block(d)
+    buf = np.empty((min(k, TARGET_TILE), BLOCK_ROWS), dtype=np.float64)
+    b1 = np.empty(BLOCK_ROWS, dtype=np.float64)
+    b2 = np.empty(BLOCK_ROWS, dtype=np.float64)
+    blab = np.empty(BLOCK_ROWS, dtype=np.int64)
+    # per-segment state, in row order (suffix s) and in bucket order (suffix g)
+    lab_s = np.empty(seg, dtype=np.int64)
+    r1_s = np.empty(seg, dtype=np.float64)
+    r2_s = np.empty(seg, dtype=np.float64)
+    dn_s = np.empty(seg, dtype=np.float64)
+    ds_s = np.empty(seg, dtype=np.float64)
+    perm = np.empty(seg, dtype=np.int64)
+    r1g = np.empty(seg, dtype=np.float64)
+    r2g = np.empty(seg, dtype=np.float64)
+    dng = np.empty(seg, dtype=np.float64)
+    dsg = np.empty(seg, dtype=np.float64)
+    wg = np.empty(seg, dtype=np.float64)
+    cnt = np.empty(seg, dtype=np.int64)
+    Xg = np.empty((seg, d), dtype=X.dtype)
+    start = np.empty(k + 1, dtype=np.int64)
+    fill = np.empty(k, dtype=np.int64)
+    Ct = np.empty((CAND_TILE, d), dtype=np.float64)
+    CtT = np.empty((d, CAND_TILE), dtype=np.float64)
+    taux = np.zeros(CAND_TILE, dtype=np.float64)
+    vals = np.empty(CAND_TILE, dtype=np.float64)
+    sh_t = np.empty(CAND_TILE, dtype=np.float64)
+    de_t = np.empty(CAND_TILE, dtype=np.float64)
+    scale = 1.0 + rel
+    loss = 0.0
+    pairs = 0
+    for s0 in range(i_start, i_stop, SEGMENT_ROWS):
+        m = min(SEGMENT_ROWS, i_stop - s0)
+        # 1. nearest / second-nearest medoid, exactly as the full scan (same blocks, same order)
+        for i0 in range(s0, s0 + m, BLOCK_ROWS):
+            nr = min(BLOCK_ROWS, s0 + m - i0)
+            load_block(code, X, i0, nr, XbT, xaux)
+            block_nearest_two(code, X, i0, nr, XbT, xaux, M, Mp, maux, p, buf, b1, b2, blab)
+            for r in range(nr):
+                q = i0 - s0 + r
+                wr = w[i0 + r]
+                dn = finalize_reduced(code, b1[r], p)
+                ds = finalize_reduced(code, b2[r], p)
+                loss += wr * dn
+                removal[blab[r]] += wr * (ds - dn)
+                lab_s[q] = blab[r]
+                r1_s[q] = b1[r]
+                r2_s[q] = b2[r]
+                dn_s[q] = dn
+                ds_s[q] = ds
+        # 2. bucket the rows by nearest medoid (stable counting sort)
+        for i in range(k + 1):
+            start[i] = 0
+        for q in range(m):
+            start[lab_s[q] + 1] += 1
+        for i in range(k):
+            start[i + 1] += start[i]
+            fill[i] = start[i]
+        for q in range(m):
+            i = lab_s[q]
+            perm[fill[i]] = q
+            fill[i] += 1
+        # 3. gather the rows in bucket order; cnt = how many of its medoid's nearest candidates a row needs
+        for g in range(m):
+            q = perm[g]
+            src = s0 + q
+            for t in range(d):
+                Xg[g, t] = X[src, t]
+            r1g[g] = r1_s[q]
+            r2g[g] = r2_s[q]
+            dng[g] = dn_s[q]
+            dsg[g] = ds_s[q]
+            wg[g] = w[src]
+            bound = (dn_s[q] + ds_s[q]) * scale + slack
+            cnt[g] = np.searchsorted(Dsort[lab_s[q]], bound, side="right")  # Dsort <= bound
+        Xp, xaux_g = prepare_targets(code, Xg[:m])
+        # 4. every bucket against its medoid's candidates, nearest first, in tiles: each row of the bucket
+        #    meets the candidates of the tile within its own bound
+        for i in range(k):
+            g0 = start[i]
+            g1 = start[i + 1]
+            top = 0
+            for g in range(g0, g1):
+                top = max(top, cnt[g])
+            for pos0 in range(0, top, CAND_TILE):
+                mt = min(CAND_TILE, top - pos0)
+                for t in range(d):
+                    for jj in range(mt):
+                        CtT[t, jj] = Cp[Ord[i, pos0 + jj], t]
+                for jj in range(mt):
+                    j = Ord[i, pos0 + jj]
+                    taux[jj] = caux[j]
+                    sh_t[jj] = 0.0
+                    de_t[jj] = 0.0
+                    if code == JACCARD:
+                        for t in range(d):
+                            Ct[jj, t] = Cand[j, t]
+                for g in range(g0, g1):
+                    mq = min(mt, cnt[g] - pos0)
+                    if mq > 0:
+                        _reduced_row(code, Xg, Xp, xaux_g, g, Ct, CtT, taux, p, mq, vals)
+                        _scan_row(code, p, vals, mq, r1g[g], r2g[g], dng[g], dsg[g], wg[g], sh_t, de_t)
+                        pairs += mq
+                for jj in range(mt):
+                    j = Ord[i, pos0 + jj]
+                    shared[j] += sh_t[jj]
+                    deltaT[i, j] += de_t[jj]
+    row[0] += loss
+    row[1 + k + c + k * c] += float(pairs)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _swap_finish(acc: np.ndarray, k: int, c: int) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Add the chunk accumulators in chunk order and unpack ``(loss, removal, delta (c, k), shared,
+    evaluated pairs)``."""
     L = acc.shape[1]
     total = np.zeros(L, dtype=np.float64)
     for ch in range(acc.shape[0]):
@@ -161,32 +562,60 @@ def _swap_finish(acc: np.ndarray, k: int, c: int) -> tuple[float, np.ndarray, np
     if k == 1:
         removal[0] = math.inf
     shared = total[1 + k : 1 + k + c].copy()
-    delta = np.ascontiguousarray(total[1 + k + c :].reshape((k, c)).T)
-    return total[0], removal, delta, shared
+    delta = np.ascontiguousarray(total[1 + k + c : 1 + k + c + k * c].reshape((k, c)).T)
+    return total[0], removal, delta, shared, total[1 + k + c + k * c]
 
 
 @numba.njit(cache=True, parallel=True, fastmath=False)
 def _swap_par(
-    code: int, X: np.ndarray, M: np.ndarray, Cand: np.ndarray, p: float, w: np.ndarray, rows_per_chunk: int
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
-    """Row-parallel driver: each fixed chunk of rows owns one accumulator vector. O(n (k + c) d)."""
+    code: int,
+    X: np.ndarray,
+    M: np.ndarray,
+    Cand: np.ndarray,
+    p: float,
+    w: np.ndarray,
+    rows_per_chunk: int,
+    prune: bool,
+    Dsort: np.ndarray,
+    Ord: np.ndarray,
+    rel: float,
+    slack: float,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Row-parallel driver: each fixed chunk of rows owns one accumulator vector. O(n (k + c) d), or with
+    ``prune`` (candidate order ``(Dsort, Ord)`` from :func:`candidate_order`) O(n k d + evaluated pairs d)."""
     n = X.shape[0]
     k = M.shape[0]
     c = Cand.shape[0]
     Mp, maux = prepare_targets(code, M)
     Cp, caux = prepare_targets(code, Cand)
     nch = (n + rows_per_chunk - 1) // rows_per_chunk
-    acc = np.zeros((nch, 1 + k + c + k * c), dtype=np.float64)
+    acc = np.zeros((nch, 2 + k + c + k * c), dtype=np.float64)
     for ch in numba.prange(nch):
         i1 = min(n, (ch + 1) * rows_per_chunk)
-        _swap_chunk(code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, acc[ch])
+        if prune:
+            _swap_chunk_pruned(
+                code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, Dsort, Ord, rel, slack, acc[ch]
+            )
+        else:
+            _swap_chunk(code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, acc[ch])
     return _swap_finish(acc, k, c)
 
 
 @numba.njit(cache=True, fastmath=False)
 def _swap_ser(
-    code: int, X: np.ndarray, M: np.ndarray, Cand: np.ndarray, p: float, w: np.ndarray, rows_per_chunk: int
-) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    code: int,
+    X: np.ndarray,
+    M: np.ndarray,
+    Cand: np.ndarray,
+    p: float,
+    w: np.ndarray,
+    rows_per_chunk: int,
+    prune: bool,
+    Dsort: np.ndarray,
+    Ord: np.ndarray,
+    rel: float,
+    slack: float,
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, float]:
     """Serial driver with the same chunks and summation order as :func:`_swap_par`."""
     n = X.shape[0]
     k = M.shape[0]
@@ -194,11 +623,66 @@ def _swap_ser(
     Mp, maux = prepare_targets(code, M)
     Cp, caux = prepare_targets(code, Cand)
     nch = (n + rows_per_chunk - 1) // rows_per_chunk
-    acc = np.zeros((nch, 1 + k + c + k * c), dtype=np.float64)
+    acc = np.zeros((nch, 2 + k + c + k * c), dtype=np.float64)
     for ch in range(nch):
         i1 = min(n, (ch + 1) * rows_per_chunk)
-        _swap_chunk(code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, acc[ch])
+        if prune:
+            _swap_chunk_pruned(
+                code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, Dsort, Ord, rel, slack, acc[ch]
+            )
+        else:
+            _swap_chunk(code, X, M, Mp, maux, Cand, Cp, caux, p, w, ch * rows_per_chunk, i1, acc[ch])
     return _swap_finish(acc, k, c)
+
+
+def _resolve_prune(prune: bool | None, metric: str, k: int, c: int, n: int) -> bool:
+    """Whether to run the pruned kernel: ``None`` = for every metric of :data:`PRUNABLE_METRICS`; never
+    for k == 1 (nothing can be pruned) or an empty batch / candidate set.
+
+    Raises:
+        ValueError: ``prune=True`` with a metric that violates the triangle inequality.
+    """
+    if prune is None:
+        prune = metric in PRUNABLE_METRICS
+    elif prune and metric not in PRUNABLE_METRICS:
+        raise ValueError(
+            f"prune=True needs a metric satisfying the triangle inequality ({', '.join(PRUNABLE_METRICS)}), "
+            f"got {metric!r}"
+        )
+    return bool(prune) and k > 1 and c > 0 and n > 0
+
+
+def swap_deltas_counted(
+    X: np.ndarray,
+    M: np.ndarray,
+    Cand: np.ndarray,
+    metric: str = "euclidean",
+    *,
+    p: float = 2.0,
+    weights: np.ndarray | None = None,
+    prune: bool | None = None,
+) -> tuple[tuple[float, np.ndarray, np.ndarray, np.ndarray], int]:
+    """:func:`swap_deltas` and the number of (row, candidate) distances it evaluated (``n c`` without
+    pruning): ``((loss, removal, delta, shared), pairs)``."""
+    A = as_points(X, "X")
+    B = np.ascontiguousarray(as_points(M, "M", min_rows=1).astype(np.float64, copy=False))
+    Cc = np.ascontiguousarray(as_points(Cand, "Cand").astype(np.float64, copy=False))
+    check_same_dim(A, B, "X", "M")
+    check_same_dim(A, Cc, "X", "Cand")
+    code = resolve_metric(metric, p, A.shape[1])
+    w = as_weights(weights, A.shape[0])
+    use = _resolve_prune(prune, metric, B.shape[0], Cc.shape[0], A.shape[0])
+    rel, slack = prune_slack(code, float(p), A.shape[1])
+    if use:
+        Dsort, Ord = candidate_order(code, float(p), B, Cc)
+    else:
+        Dsort, Ord = np.empty((0, Cc.shape[0]), dtype=np.float64), np.empty((0, Cc.shape[0]), dtype=np.int64)
+    rows = chunk_rows_for(A.shape[0], B.shape[0], Cc.shape[0])
+    if use:
+        rows = max(rows, SEGMENT_ROWS)
+    kernel = _swap_par if (A.shape[0] > rows and numba.get_num_threads() > 1) else _swap_ser
+    loss, removal, delta, shared, pairs = kernel(code, A, B, Cc, float(p), w, rows, use, Dsort, Ord, rel, slack)
+    return (float(loss), removal, delta, shared), int(pairs)
 
 
 def swap_deltas(
@@ -209,6 +693,7 @@ def swap_deltas(
     *,
     p: float = 2.0,
     weights: np.ndarray | None = None,
+    prune: bool | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """FasterPAM swap-delta terms of one batch of rows, additive over disjoint batches.
 
@@ -224,6 +709,9 @@ def swap_deltas(
         M: current medoids (k, d), k >= 1.
         Cand: candidate points (c, d), c >= 0.
         weights: None or float64 (n,) non-negative.
+        prune: skip, by the triangle inequality, the (row, candidate) pairs that cannot contribute
+            (see the module doc; exact, the same terms up to float64 summation order).  ``None``
+            (default): for the metrics of :data:`PRUNABLE_METRICS`; ``False``: full scan.
 
     Returns:
         ``(loss, removal, delta, shared)``: ``loss = sum w dn`` (float); ``removal`` float64 (k,),
@@ -235,17 +723,12 @@ def swap_deltas(
         replacement) and ``delta[c, 0] = sum_{d >= dn} w (d - dn)``, so that ``delta[c, 0] + shared[c]``
         is the exact change for replacing the single medoid by ``c`` (still additive).
 
-    Cost O(n (k + c) d) distance terms, parallel over fixed row chunks with per-chunk accumulators
-    (deterministic for a given input, whatever the thread count).
+    Raises:
+        ValueError: invalid inputs, or ``prune=True`` with sqeuclidean / cosine.
+
+    Cost O(n (k + c) d) distance terms without pruning; with pruning O(c k d) once plus O(n k d) plus
+    O(d) per (row, candidate) pair within the triangle bound.  Parallel over fixed row chunks with
+    per-chunk accumulators (deterministic for a given input, whatever the thread count).
     """
-    A = as_points(X, "X")
-    B = np.ascontiguousarray(as_points(M, "M", min_rows=1).astype(np.float64, copy=False))
-    Cc = np.ascontiguousarray(as_points(Cand, "Cand").astype(np.float64, copy=False))
-    check_same_dim(A, B, "X", "M")
-    check_same_dim(A, Cc, "X", "Cand")
-    code = resolve_metric(metric, p, A.shape[1])
-    w = as_weights(weights, A.shape[0])
-    rows = chunk_rows_for(A.shape[0], B.shape[0], Cc.shape[0])
-    kernel = _swap_par if (A.shape[0] > rows and numba.get_num_threads() > 1) else _swap_ser
-    loss, removal, delta, shared = kernel(code, A, B, Cc, float(p), w, rows)
-    return float(loss), removal, delta, shared
+    result, _ = swap_deltas_counted(X, M, Cand, metric, p=p, weights=weights, prune=prune)
+    return result
