@@ -91,10 +91,8 @@ def feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
 
 def prepare(df: DataFrame, spec: FeatureSpec) -> DataFrame:
     """The compact prepared DataFrame (key, features, weight[, id]); lazy: no Spark job runs here."""
-    x = feature_column(df, spec)
-    # x + 0.0 turns -0.0 into 0.0 so that equal points hash equally.
-    x = F.transform(x, lambda v: v + F.lit(0.0))
-    cols = [x.alias(X)]
+    # -0.0 and 0.0 hash differently; such rows just get separate keys (samples still merge them as points).
+    cols = [feature_column(df, spec).alias(X)]
     if spec.weightCol:
         wtype = _require_column(df, spec.weightCol, "weightCol")
         if not isinstance(wtype, _NUMERIC):
@@ -126,8 +124,13 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
     """
     x = F.col(X)
     w = F.col(W)
-    has_null = x.isNull() | F.exists(x, lambda v: v.isNull())
-    non_finite = F.exists(x, lambda v: F.isnan(v) | (F.abs(v) == F.lit(_INF)))
+    # Plain (code-generated) array expressions rather than exists(lambda): several times faster per row.
+    has_null = x.isNull() | (F.size(F.array_compact(x)) != F.size(x))
+    non_finite = (
+        F.array_contains(x, F.lit(float("nan")))
+        | F.array_contains(x, F.lit(_INF))
+        | F.array_contains(x, F.lit(-_INF))
+    )
     bad_w = w.isNull() | F.isnan(w) | (F.abs(w) == F.lit(_INF)) | (w < 0)
     label = _row_label(spec)
     aggs = [
@@ -146,10 +149,10 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         .alias("ex_bad_w"),
         F.sum(w).alias("total_w"),
         F.approx_count_distinct(F.col(KEY)).alias("keys"),
-        F.approx_count_distinct(F.xxhash64(x)).alias("points"),
     ]
     if spec.idCol:
         aggs.append(F.sum(F.col(ID).isNull().cast("long")).alias("n_null_id"))
+        aggs.append(F.approx_count_distinct(F.xxhash64(x)).alias("points"))
     row = prepared.agg(*aggs).collect()[0]
     what = spec.describe()
     n = int(row["n"])
@@ -186,7 +189,8 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         dim=int(row["min_d"]),
         total_weight=float(row["total_w"]),
         approx_keys=int(row["keys"]),
-        approx_distinct_points=int(row["points"]),
+        # without an idCol the key IS the hash of the features
+        approx_distinct_points=int(row["points"] if spec.idCol else row["keys"]),
     )
 
 

@@ -12,21 +12,27 @@ removed, and ``delta[c, i]`` the correction for the points of cluster ``i`` / th
 
 Triangle-inequality pruning (exact)
 -----------------------------------
-A candidate ``c`` changes the terms of a row ``o`` only if ``d(o, c) < ds(o)``.  For a true metric,
+A candidate ``c`` changes the terms of a row ``o`` only if ``d(o, c) < ds(o)``.  For a true metric
 ``d(o, c) >= d(c, m_i) - dn(o)`` with ``i = n(o)``, so only the candidates with
-``d(c, m_i) < dn(o) + ds(o)`` can contribute.  The pruned kernel computes the ``c x k`` matrix
-``d(c, m_i)`` once per call and sorts the candidates of every medoid by it; a segment of rows is
-assigned (exactly as the full scan does), bucketed by nearest medoid and, inside a bucket, sorted by
-decreasing ``dn + ds``; each block of a bucket then walks its medoid's sorted candidates and stops at the
-first one beyond the block's largest bound, evaluating every candidate only for the prefix of rows whose
-bound it does not exceed.  Every pair that is evaluated is treated exactly as by the full scan (same
-reduced distances, same comparisons), and a pair is skipped only when the computed bound exceeds
-``(dn + ds) (1 + rel) + abs`` (:func:`prune_slack`: a margin far above the rounding error of the three
-distances involved), so the pruned and the full kernel count the same pairs; the results differ only
-by the order of the (same-sign) float64 additions.  Used for the metrics of :data:`PRUNABLE_METRICS`
-(not sqeuclidean or cosine, which violate the triangle inequality) and k >= 2 (for k = 1 every row is
-affected by every candidate).  Cost O(c k d + k c log c) per call plus O(d) per evaluated (row,
-candidate) pair, instead of O(n c d).
+``d(c, m_i) < dn(o) + ds(o)`` can contribute.  The pruned kernel (default for the metrics of
+:data:`PRUNABLE_METRICS`, k >= 2 and at least :data:`PRUNE_MIN_CANDIDATES` candidates; never for
+sqeuclidean or cosine, which violate the triangle inequality) works as follows.
+
+* Once per call (:func:`candidate_order`, cached across calls with the same medoids and candidates): the
+  ``k x c`` distances ``d(c, m_i)``, and every medoid's candidates sorted by them.
+* Per fixed segment of :data:`SEGMENT_ROWS` rows: the nearest two medoids of every row, exactly as in the
+  full scan (same blocks, same loss / removal sums); the rows are bucketed by nearest medoid, and every
+  row gets the number of its medoid's nearest candidates within its bound (a binary search).
+* Per bucket: its medoid's sorted candidates, in tiles of :data:`CAND_TILE` (gathered and transposed);
+  every row of the bucket meets the candidates of the tile within its bound, with the candidates as the
+  vectorised axis (distances and the branch-free FasterPAM update into per-candidate accumulators).
+
+Every evaluated pair is treated exactly as by the full scan (bit-identical reduced distance, same
+comparisons), and a pair is skipped only when ``d(c, m_i) > (dn + ds) (1 + rel) + abs``, with a margin
+(:func:`prune_slack`) far above the rounding error of the three computed distances: the pruned and the
+full kernel add the same terms, in a different order (all terms of a sum have the same sign, so the
+results agree to a few ulps).  Cost per call O(k c (d + log c)) plus O(n k d) plus O(d) per evaluated
+(row, candidate) pair, instead of O(n (k + c) d); ``scripts/bench_swap_delta.py`` measures it.
 """
 
 from __future__ import annotations
@@ -75,11 +81,15 @@ PRUNABLE_METRICS: tuple[str, ...] = (
 )
 """Metrics for which the triangle inequality holds, so the pruned kernel is exact (``prune=None`` uses it)."""
 
+PRUNE_MIN_CANDIDATES = 32
+"""``prune=None`` prunes from this many candidates on (below, the full scan is as fast: measured)."""
+
 SEGMENT_ROWS = 16 * 1024
-"""Rows bucketed by nearest medoid at a time by the pruned kernel (a fixed split of every chunk)."""
+"""Rows bucketed by nearest medoid at a time by the pruned kernel (a fixed split of its chunks, which
+have at least this many rows)."""
 
 CAND_TILE = 512
-"""Candidates per tile of the pruned kernel (a block of rows meets its medoid's candidates in tiles)."""
+"""Candidates per tile of the pruned kernel (larger tiles measured faster up to 512, even at d = 64)."""
 
 PRUNE_REL_MARGIN = 1e-12
 """Relative safety margin of the pruning bound (see :func:`prune_slack`)."""
@@ -87,7 +97,8 @@ PRUNE_REL_MARGIN = 1e-12
 
 def chunk_rows_for(n: int, k: int, c: int) -> int:
     """Rows per accumulator chunk: :data:`CHUNK_ROWS`, doubled until the per-chunk accumulators
-    (``1 + k + c + k c`` float64 each) fit :data:`ACCUMULATOR_BUDGET_BYTES`, or 8 chunks remain.
+    (``1 + k + c + k c`` float64 each) fit :data:`ACCUMULATOR_BUDGET_BYTES`, or 8 chunks remain (the
+    pruned kernel uses at least :data:`SEGMENT_ROWS`).
 
     A function of ``(n, k, c)`` only, so the summation order (and the result) does not depend on the
     number of threads.
@@ -263,7 +274,78 @@ def candidate_order(code: int, p: float, M: np.ndarray, Cand: np.ndarray) -> tup
 
 
 @numba.njit(cache=True, fastmath=False)
-def _reduced_row(
+def _reduced_row(code: int, Xp: np.ndarray, q: int, CtT: np.ndarray, mq: int, out: np.ndarray, p: float) -> None:
+    """Reduced distances ``out[jj]`` of the row ``q`` of ``Xp`` (rows prepared by
+    :func:`~sparkmed.kernels.distances.prepare_targets`) to the gathered candidates ``jj < mq`` (prepared,
+    transposed: ``CtT`` (d, tile)), for euclidean, manhattan, chebyshev, minkowski and hamming. O(mq d).
+
+    The arithmetic of :func:`~sparkmed.kernels.distances.reduced_block` (``row - target``, terms combined
+    in the order ``t = 0 .. d-1``), so the values are bit-identical to the full scan's; the inner loops run
+    over the candidates and vectorise.
+    """
+    d = Xp.shape[1]
+    for jj in range(mq):
+        out[jj] = 0.0
+    if code == EUCLIDEAN:
+        # four dimensions per pass over ``out`` (the additions stay in the order t = 0 .. d-1)
+        t = 0
+        while t + 4 <= d:
+            x0 = Xp[q, t]
+            x1 = Xp[q, t + 1]
+            x2 = Xp[q, t + 2]
+            x3 = Xp[q, t + 3]
+            for jj in range(mq):
+                e0 = x0 - CtT[t, jj]
+                e1 = x1 - CtT[t + 1, jj]
+                e2 = x2 - CtT[t + 2, jj]
+                e3 = x3 - CtT[t + 3, jj]
+                out[jj] = (((out[jj] + e0 * e0) + e1 * e1) + e2 * e2) + e3 * e3
+            t += 4
+        for tt in range(t, d):
+            x = Xp[q, tt]
+            for jj in range(mq):
+                e0 = x - CtT[tt, jj]
+                out[jj] += e0 * e0
+    elif code == MANHATTAN:
+        t = 0
+        while t + 4 <= d:
+            x0 = Xp[q, t]
+            x1 = Xp[q, t + 1]
+            x2 = Xp[q, t + 2]
+            x3 = Xp[q, t + 3]
+            for jj in range(mq):
+                a0 = abs(x0 - CtT[t, jj])
+                a1 = abs(x1 - CtT[t + 1, jj])
+                a2 = abs(x2 - CtT[t + 2, jj])
+                a3 = abs(x3 - CtT[t + 3, jj])
+                out[jj] = (((out[jj] + a0) + a1) + a2) + a3
+            t += 4
+        for tt in range(t, d):
+            x = Xp[q, tt]
+            for jj in range(mq):
+                out[jj] += abs(x - CtT[tt, jj])
+    elif code == CHEBYSHEV or (code == MINKOWSKI and p == math.inf):
+        for t in range(d):
+            x = Xp[q, t]
+            for jj in range(mq):
+                v = abs(x - CtT[t, jj])
+                out[jj] = v if v > out[jj] else out[jj]
+    elif code == MINKOWSKI:
+        for t in range(d):
+            x = Xp[q, t]
+            for jj in range(mq):
+                out[jj] += abs(x - CtT[t, jj]) ** p
+    elif code == HAMMING:
+        for t in range(d):
+            x = Xp[q, t]
+            for jj in range(mq):
+                out[jj] += 1.0 if x != CtT[t, jj] else 0.0
+        for jj in range(mq):
+            out[jj] = out[jj] / d
+
+
+@numba.njit(cache=True, fastmath=False)
+def _reduced_row_calls(
     code: int,
     Xg: np.ndarray,
     Xp: np.ndarray,
@@ -276,77 +358,10 @@ def _reduced_row(
     mq: int,
     out: np.ndarray,
 ) -> None:
-    """Reduced distances ``out[jj]`` of the row ``q`` (``Xg`` raw, ``(Xp, xaux)`` prepared by
-    :func:`~sparkmed.kernels.distances.prepare_targets`) to the gathered candidates ``jj < mq`` (``Ct`` raw,
-    ``(CtT, taux)`` prepared and transposed). O(mq d).
-
-    The arithmetic of :func:`~sparkmed.kernels.distances.reduced_block` (``row - target``, terms summed in
-    the order ``t = 0 .. d-1``), so the values are bit-identical to the full scan's; the inner loops run
-    over the candidates and vectorise.  Only the metrics of :data:`PRUNABLE_METRICS` occur; jaccard goes
-    through the scalar :func:`~sparkmed.kernels.distances.distance`, as in the full scan.
-    """
-    d = Xp.shape[1]
-    for jj in range(mq):
-        out[jj] = 0.0
-    if code in (EUCLIDEAN, MANHATTAN):
-        # four dimensions per pass over ``out`` (the additions stay in the order t = 0 .. d-1)
-        sq = code == EUCLIDEAN
-        t = 0
-        while t + 4 <= d:
-            x0 = Xp[q, t]
-            x1 = Xp[q, t + 1]
-            x2 = Xp[q, t + 2]
-            x3 = Xp[q, t + 3]
-            y0 = CtT[t]
-            y1 = CtT[t + 1]
-            y2 = CtT[t + 2]
-            y3 = CtT[t + 3]
-            if sq:
-                for jj in range(mq):
-                    e0 = x0 - y0[jj]
-                    e1 = x1 - y1[jj]
-                    e2 = x2 - y2[jj]
-                    e3 = x3 - y3[jj]
-                    out[jj] = (((out[jj] + e0 * e0) + e1 * e1) + e2 * e2) + e3 * e3
-            else:
-                for jj in range(mq):
-                    out[jj] = (((out[jj] + abs(x0 - y0[jj])) + abs(x1 - y1[jj])) + abs(x2 - y2[jj])) + abs(
-                        x3 - y3[jj]
-                    )
-            t += 4
-        while t < d:
-            x = Xp[q, t]
-            yr = CtT[t]
-            if sq:
-                for jj in range(mq):
-                    diff = x - yr[jj]
-                    out[jj] += diff * diff
-            else:
-                for jj in range(mq):
-                    out[jj] += abs(x - yr[jj])
-            t += 1
-    elif code == CHEBYSHEV or (code == MINKOWSKI and p == math.inf):
-        for t in range(d):
-            x = Xp[q, t]
-            yr = CtT[t]
-            for jj in range(mq):
-                v = abs(x - yr[jj])
-                out[jj] = v if v > out[jj] else out[jj]
-    elif code == MINKOWSKI:
-        for t in range(d):
-            x = Xp[q, t]
-            yr = CtT[t]
-            for jj in range(mq):
-                out[jj] += abs(x - yr[jj]) ** p
-    elif code == HAMMING:
-        for t in range(d):
-            x = Xp[q, t]
-            yr = CtT[t]
-            for jj in range(mq):
-                out[jj] += 1.0 if x != yr[jj] else 0.0
-        for jj in range(mq):
-            out[jj] = out[jj] / d
-    elif code == HAVERSINE:
+    """:func:`_reduced_row` for haversine (``(Xp, xaux)``, ``(CtT, taux)`` prepared) and jaccard (scalar
+    :func:`~sparkmed.kernels.distances.distance` on the raw rows ``Xg`` and candidates ``Ct``, as in the
+    full scan); kept apart, as calls in a loop slow the vectorised metrics down. O(mq d)."""
+    if code == HAVERSINE:
         lat = Xp[q, 0]
         lon = Xp[q, 1]
         cq = xaux[q]
@@ -385,7 +400,7 @@ def _scan_row(
             dist = math.sqrt(x)
             sh[jj] += w * (dist - dn) if x < r1 else 0.0
             de[jj] += a if x < r1 else (w * (dist - ds) if x < r2 else 0.0)
-    elif code in (MANHATTAN, CHEBYSHEV, HAMMING) or (code == MINKOWSKI and p == math.inf):
+    elif code in (MANHATTAN, CHEBYSHEV, HAMMING, JACCARD) or (code == MINKOWSKI and p == math.inf):
         for jj in range(mq):
             x = vals[jj]
             sh[jj] += w * (x - dn) if x < r1 else 0.0
@@ -422,14 +437,14 @@ def _swap_chunk_pruned(
     slack: float,
     row: np.ndarray,
 ) -> None:
-    """:func:`_swap_chunk` with triangle-inequality pruning (k >= 2, a metric of :data:`PRUNABLE_METRICS`).
+    """:func:`_swap_chunk` with triangle-inequality pruning (k >= 2, a metric of :data:`PRUNABLE_METRICS`;
+    see the module doc).  ``(Dsort, Ord)`` from :func:`candidate_order`; a row meets the candidates with
+    ``Dsort <= (dn + ds) (1 + rel) + slack``.  ``row[-1]`` counts the evaluated pairs.
 
-    The chunk is split into fixed segments of :data:`SEGMENT_ROWS`.  Per segment: nearest two medoids of
-    every row (loss and removal accumulated in row order, as in the full scan); rows sorted by decreasing
-    bound ``(dn + ds) (1 + rel) + slack``, then (stably) bucketed by nearest medoid and loaded transposed;
-    each block of :data:`BLOCK_ROWS` rows of bucket ``i`` walks ``Ord[i]`` (candidates by increasing
-    ``Dsort[i]``) until the first candidate beyond the block's largest bound, evaluating each candidate
-    on the prefix of the block whose bound it does not exceed.  ``row[-1]`` counts evaluated pairs.
+    Per segment of :data:`SEGMENT_ROWS`: assignment (loss and removal in row order, as the full scan),
+    stable bucketing by nearest medoid, rows gathered and prepared in bucket order; then per bucket and
+    tile of candidates, every row against the tile's candidates within its bound.  The accumulation order
+    is fixed by the segment (rows in bucket order, buckets in medoid order), whatever the thread count.
     O(segment k d + evaluated pairs d) per segment.
     """
     d = X.shape[1]
@@ -511,7 +526,7 @@ def _swap_chunk_pruned(
             dng[g] = dn_s[q]
             dsg[g] = ds_s[q]
             wg[g] = w[src]
-            bound = (dn_s[q] + ds_s[q]) * scale + slack
+            bound = dn_s[q] + ds_s[q]
             cnt[g] = np.searchsorted(Dsort[lab_s[q]], bound, side="right")  # Dsort <= bound
         Xp, xaux_g = prepare_targets(code, Xg[:m])
         # 4. every bucket against its medoid's candidates, nearest first, in tiles: each row of the bucket
@@ -535,12 +550,20 @@ def _swap_chunk_pruned(
                     if code == JACCARD:
                         for t in range(d):
                             Ct[jj, t] = Cand[j, t]
-                for g in range(g0, g1):
-                    mq = min(mt, cnt[g] - pos0)
-                    if mq > 0:
-                        _reduced_row(code, Xg, Xp, xaux_g, g, Ct, CtT, taux, p, mq, vals)
-                        _scan_row(code, p, vals, mq, r1g[g], r2g[g], dng[g], dsg[g], wg[g], sh_t, de_t)
-                        pairs += mq
+                if code in (HAVERSINE, JACCARD):  # a separate loop: their calls slow the others
+                    for g in range(g0, g1):
+                        mq = min(mt, cnt[g] - pos0)
+                        if mq > 0:
+                            _reduced_row_calls(code, Xg, Xp, xaux_g, g, Ct, CtT, taux, p, mq, vals)
+                            _scan_row(code, p, vals, mq, r1g[g], r2g[g], dng[g], dsg[g], wg[g], sh_t, de_t)
+                            pairs += mq
+                else:
+                    for g in range(g0, g1):
+                        mq = min(mt, cnt[g] - pos0)
+                        if mq > 0:
+                            _reduced_row(code, Xp, g, CtT, mq, vals, p)
+                            _scan_row(code, p, vals, mq, r1g[g], r2g[g], dng[g], dsg[g], wg[g], sh_t, de_t)
+                            pairs += mq
                 for jj in range(mt):
                     j = Ord[i, pos0 + jj]
                     shared[j] += sh_t[jj]
@@ -636,14 +659,15 @@ def _swap_ser(
 
 
 def _resolve_prune(prune: bool | None, metric: str, k: int, c: int, n: int) -> bool:
-    """Whether to run the pruned kernel: ``None`` = for every metric of :data:`PRUNABLE_METRICS`; never
-    for k == 1 (nothing can be pruned) or an empty batch / candidate set.
+    """Whether to run the pruned kernel: ``None`` = for the metrics of :data:`PRUNABLE_METRICS` with at
+    least :data:`PRUNE_MIN_CANDIDATES` candidates; never for k == 1 (nothing can be pruned) or an empty
+    batch / candidate set.
 
     Raises:
         ValueError: ``prune=True`` with a metric that violates the triangle inequality.
     """
     if prune is None:
-        prune = metric in PRUNABLE_METRICS
+        prune = metric in PRUNABLE_METRICS and c >= PRUNE_MIN_CANDIDATES
     elif prune and metric not in PRUNABLE_METRICS:
         raise ValueError(
             f"prune=True needs a metric satisfying the triangle inequality ({', '.join(PRUNABLE_METRICS)}), "
@@ -663,7 +687,7 @@ def swap_deltas_counted(
     prune: bool | None = None,
 ) -> tuple[tuple[float, np.ndarray, np.ndarray, np.ndarray], int]:
     """:func:`swap_deltas` and the number of (row, candidate) distances it evaluated (``n c`` without
-    pruning): ``((loss, removal, delta, shared), pairs)``."""
+    pruning): ``((loss, removal, delta, shared), pairs)``.  For benchmarks and tests."""
     A = as_points(X, "X")
     B = np.ascontiguousarray(as_points(M, "M", min_rows=1).astype(np.float64, copy=False))
     Cc = np.ascontiguousarray(as_points(Cand, "Cand").astype(np.float64, copy=False))
@@ -710,8 +734,10 @@ def swap_deltas(
         Cand: candidate points (c, d), c >= 0.
         weights: None or float64 (n,) non-negative.
         prune: skip, by the triangle inequality, the (row, candidate) pairs that cannot contribute
-            (see the module doc; exact, the same terms up to float64 summation order).  ``None``
-            (default): for the metrics of :data:`PRUNABLE_METRICS`; ``False``: full scan.
+            (see the module doc; exact: the same terms, up to the order of the float64 additions).
+            ``None`` (default): for the metrics of :data:`PRUNABLE_METRICS` with at least
+            :data:`PRUNE_MIN_CANDIDATES` candidates; ``True``: for those metrics whatever ``c``;
+            ``False``: full scan.  Ignored for k == 1 (every candidate affects every row).
 
     Returns:
         ``(loss, removal, delta, shared)``: ``loss = sum w dn`` (float); ``removal`` float64 (k,),
@@ -726,9 +752,10 @@ def swap_deltas(
     Raises:
         ValueError: invalid inputs, or ``prune=True`` with sqeuclidean / cosine.
 
-    Cost O(n (k + c) d) distance terms without pruning; with pruning O(c k d) once plus O(n k d) plus
-    O(d) per (row, candidate) pair within the triangle bound.  Parallel over fixed row chunks with
-    per-chunk accumulators (deterministic for a given input, whatever the thread count).
+    Cost O(n (k + c) d) distance terms without pruning; with pruning O(k c (d + log c)) once (cached
+    for repeated calls with the same ``M`` and ``Cand``) plus O(n k d) plus O(d) per (row, candidate) pair
+    within the triangle bound.  Parallel over fixed row chunks with per-chunk accumulators (deterministic
+    for a given input, whatever the thread count).
     """
     result, _ = swap_deltas_counted(X, M, Cand, metric, p=p, weights=weights, prune=prune)
     return result
