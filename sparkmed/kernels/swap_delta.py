@@ -526,7 +526,7 @@ def _swap_chunk_pruned(
             dng[g] = dn_s[q]
             dsg[g] = ds_s[q]
             wg[g] = w[src]
-            bound = dn_s[q] + ds_s[q]
+            bound = (dn_s[q] + ds_s[q]) * scale + slack
             cnt[g] = np.searchsorted(Dsort[lab_s[q]], bound, side="right")  # Dsort <= bound
         Xp, xaux_g = prepare_targets(code, Xg[:m])
         # 4. every bucket against its medoid's candidates, nearest first, in tiles: each row of the bucket
