@@ -1,12 +1,13 @@
 """The distributed fit: FasterCLARA rounds on samples, full-data scoring, full-data swap refinement.
 
 Passes over the full data (the expensive part, see the distributed-fit issue):
-1. validate + count (``features.validate``; also materialises the cached prepared data),
-2. per round: the samples' fit (reads only the small cached samples; the first round's job draws ALL
-   samples of all rounds plus the refinement candidate pool in one pass) and ONE scoring pass for all
+1. validate + count (``features.validate``; also materialises the cached prepared rows),
+2. draw ALL samples of all rounds plus the refinement candidate pool in one JVM pass over those rows,
+3. pack the rows into blocks for Python (``blocks``; cached; the prepared rows are then dropped),
+4. per round: the samples' fit (reads only the small cached samples) and ONE scoring pass for all
    candidate medoid sets of the round,
-3. per refinement pass: ONE pass for C × k exact swap deltas,
-4. one final pass for cluster sizes, costs and the medoid silhouette.
+5. per refinement pass: ONE pass for C × k exact swap deltas,
+6. one final pass for cluster sizes, costs and the medoid silhouette.
 Driver memory: O(samples + k·d). Nothing here calls ``sparkContext`` or uses RDDs (Spark Connect safe).
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from sparkmed.blocks import to_blocks
 from sparkmed.errors import InputError
 from sparkmed.features import ID, KEY, DataStats, FeatureSpec, X, exact_distinct_points, prepare, validate
 from sparkmed.passes import cluster_stats_pass, score_candidates_pass, set_job_description
@@ -189,49 +191,62 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     prepared = prepare(df, spec).persist()
+    samples = blocks = None
     try:
         stats = validate(prepared, spec)
         _check_data(params, stats, prepared)
         timings["validate"] = time.perf_counter() - t0
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
-        return _fit_validated(prepared, spec, params, stats, timings)
+        t = time.perf_counter()
+        S = params.numSamples
+        sids = [r * S + s for r in range(params.maxIter) for s in range(S)] + [POOL_SID]
+        samples = draw_samples(
+            prepared, sids, sample_size=params.sample_size(), n_keys=stats.approx_keys, seed=params.seed
+        ).persist()
+        _describe(prepared, f"draw {len(sids)} samples")
+        samples.count()
+        timings["sample"] = time.perf_counter() - t
+        t = time.perf_counter()
+        blocks = to_blocks(prepared, stats.dim).persist()
+        _describe(prepared, "pack features into blocks")
+        blocks.count()
+        _describe(prepared, None)
+        timings["pack"] = time.perf_counter() - t
+        prepared.unpersist()
+        return _fit_validated(blocks, samples, spec, params, stats, timings)
     finally:
         prepared.unpersist()
+        for cached in (samples, blocks):
+            if cached is not None:
+                cached.unpersist()
 
 
 def _fit_validated(
-    prepared: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats, timings: dict[str, float]
+    blocks: DataFrame, samples: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats,
+    timings: dict[str, float],
 ) -> FitResult:
-    m, S = params.sample_size(), params.numSamples
-    n_keys = stats.approx_keys
-    has_id = spec.idCol is not None
-    sids = [r * S + s for r in range(params.maxIter) for s in range(S)] + [POOL_SID]
-    samples = draw_samples(prepared, sids, sample_size=m, n_keys=n_keys, seed=params.seed).persist()
-    try:
-        best, rounds = _clara_rounds(prepared, samples, params, stats, timings)
-        t = time.perf_counter()
-        refine_passes: list[RefinePass] = []
-        refined = None
-        if params.refine != "none" and params.refinePasses > 0:
-            pool = _collect_pool(samples, m, has_id)
-            refined = refine(
-                prepared, stats.dim, best, pool, metric=params.metric, p=params.p, seed=params.seed,
-                batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
+    best, rounds = _clara_rounds(blocks, samples, params, stats, timings)
+    t = time.perf_counter()
+    refine_passes: list[RefinePass] = []
+    refined = None
+    if params.refine != "none" and params.refinePasses > 0:
+        pool = _collect_pool(samples, params.sample_size(), spec.idCol is not None)
+        refined = refine(
+            blocks, stats.dim, best, pool, metric=params.metric, p=params.p, seed=params.seed,
+            batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
+        )
+        best, refine_passes = refined.medoids, refined.passes
+        timings["refine"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p)
+    if refined is not None and refined.unverified is not None:
+        safer = fallback(refined.unverified, cost, pool)
+        if safer is not None:
+            best = safer
+            cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
+                blocks, stats.dim, best.x, params.metric, params.p
             )
-            best, refine_passes = refined.medoids, refined.passes
-            timings["refine"] = time.perf_counter() - t
-        t = time.perf_counter()
-        cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(prepared, stats.dim, best.x, params.metric, params.p)
-        if refined is not None and refined.unverified is not None:
-            safer = fallback(refined.unverified, cost, pool)
-            if safer is not None:
-                best = safer
-                cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
-                    prepared, stats.dim, best.x, params.metric, params.p
-                )
-        timings["statistics"] = time.perf_counter() - t
-    finally:
-        samples.unpersist()
+    timings["statistics"] = time.perf_counter() - t
     return FitResult(
         medoids=best, cost=cost, sizes=sizes, cluster_costs=ccost, silhouette=sil_sum / w_sum, stats=stats,
         rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
@@ -239,7 +254,7 @@ def _fit_validated(
 
 
 def _clara_rounds(
-    prepared: DataFrame, samples: DataFrame, params: FitParams, stats: DataStats, timings: dict[str, float]
+    blocks: DataFrame, samples: DataFrame, params: FitParams, stats: DataStats, timings: dict[str, float]
 ) -> tuple[MedoidSet, list[RoundInfo]]:
     """FasterCLARA: per round fit numSamples samples on executors, score all candidates in one pass."""
     S = params.numSamples
@@ -258,19 +273,19 @@ def _clara_rounds(
         )
         first = r * S
         round_df = samples.filter((F.col(SID) >= first) & (F.col(SID) < first + S))
-        _describe(prepared, f"fit {S} samples, round {r + 1}")
+        _describe(blocks, f"fit {S} samples, round {r + 1}")
         fitted = (
             round_df.repartitionByRange(S, SID)
             .mapInPandas(fit_samples(task, first), SAMPLE_RESULT_SCHEMA)
             .collect()
         )
-        _describe(prepared, None)
+        _describe(blocks, None)
         good = sorted((row for row in fitted if row["ok"]), key=lambda row: row["sid"])
         if not good:
             messages = "; ".join(sorted(str(row["message"]) for row in fitted)) or "no sample drew any row"
             raise InputError(f"no sample could be clustered ({messages}); raise sampleSize")
         cands = np.array([row["medoids"] for row in good], dtype=np.float64)
-        costs = score_candidates_pass(prepared, stats.dim, cands, params.metric, params.p)
+        costs = score_candidates_pass(blocks, stats.dim, cands, params.metric, params.p)
         i = _pick_best(costs)
         improved = costs[i] < best_cost * (1 - 1e-9)
         if improved:

@@ -232,12 +232,13 @@ class KMedoidsModel(Model, _KMedoidsParams):
 
     def computeCost(self, dataset: DataFrame) -> float:
         """Sum over all rows of the (weighted) distance to the nearest medoid: one pass."""
+        from sparkmed.blocks import to_blocks
         from sparkmed.features import prepare
         from sparkmed.passes import score_candidates_pass
 
-        prepared = prepare(dataset, self._feature_spec())
-        return float(score_candidates_pass(prepared, self._medoids.shape[1], self._medoids[None],
-                                           self.getMetric(), self.getP())[0])
+        dim = self._medoids.shape[1]
+        blocks = to_blocks(prepare(dataset, self._feature_spec()), dim)
+        return float(score_candidates_pass(blocks, dim, self._medoids[None], self.getMetric(), self.getP())[0])
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         struct = assign_column(feature_column(dataset, self._feature_spec()), self._medoids, self.getMetric(),

@@ -1,11 +1,11 @@
 """Full-data passes: one Spark job each, every partition returns additive partial sums to the driver.
 
-Each pass is a ``mapInArrow`` over the prepared (cached) DataFrame. Inside a task the Arrow batches are
-turned into numpy without copying (the ``array<double>`` column's flat child buffer reshaped to n × d),
-a numba kernel from ``sparkmed.kernels`` computes a vector of partial sums, and the task emits one row
-(its partition id and that vector). The driver adds the vectors in partition order. The medoids and
-candidates travel in the UDF closure (no ``sparkContext``, broadcast or accumulators), so every pass
-runs unchanged under Spark Connect. Driver memory: O(partitions × vector length).
+Each pass is a ``mapInArrow`` over the cached blocks of the prepared data (``sparkmed.blocks``). Inside a
+task every block is read as numpy without copying (n × d float64), a numba kernel from
+``sparkmed.kernels`` computes a vector of partial sums, and the task emits one row (its partition id and
+that vector). The driver adds the vectors in partition order. The medoids and candidates travel in the
+UDF closure (no ``sparkContext``, broadcast or accumulators), so every pass runs unchanged under Spark
+Connect. Driver memory: O(partitions × vector length).
 """
 
 from __future__ import annotations
@@ -16,24 +16,15 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
-from sparkmed.features import W, X
+from sparkmed.blocks import unpack
 
 PARTIAL_SCHEMA = "part int, sums array<double>"
 
 BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def batch_arrays(batch: pa.RecordBatch, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(features n × dim float64, weights n) of an Arrow batch of the prepared DataFrame, zero-copy."""
-    xcol = batch.column(batch.schema.get_field_index(X))
-    flat = xcol.flatten().to_numpy(zero_copy_only=False)
-    xs = np.ascontiguousarray(flat, dtype=np.float64).reshape(-1, dim)
-    ws = batch.column(batch.schema.get_field_index(W)).to_numpy(zero_copy_only=False).astype(np.float64)
-    return xs, ws
-
-
-def partition_sums(df: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
-    """Run ``fn(X, w) -> float64[length]`` on every Arrow batch of ``df`` and return the total over all rows.
+def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
+    """Run ``fn(X, w) -> float64[length]`` on every block of ``blocks`` and return the total over all rows.
 
     One Spark job. ``fn`` must be additive over disjoint row sets.
     """
@@ -45,8 +36,7 @@ def partition_sums(df: DataFrame, dim: int, length: int, fn: BatchFn, descriptio
         numba.set_num_threads(1)
         acc = np.zeros(length, dtype=np.float64)
         for batch in batches:
-            if batch.num_rows:
-                xs, ws = batch_arrays(batch, dim)
+            for xs, ws in unpack(batch, dim):
                 acc += fn(xs, ws)
         ctx = TaskContext.get()
         part = ctx.partitionId() if ctx is not None else 0
@@ -55,10 +45,10 @@ def partition_sums(df: DataFrame, dim: int, length: int, fn: BatchFn, descriptio
             names=["part", "sums"],
         )
 
-    session = df.sparkSession
+    session = blocks.sparkSession
     set_job_description(session, description)
     try:
-        rows = df.select(X, W).mapInArrow(run, PARTIAL_SCHEMA).collect()
+        rows = blocks.mapInArrow(run, PARTIAL_SCHEMA).collect()
     finally:
         set_job_description(session, None)
     total = np.zeros(length, dtype=np.float64)
@@ -77,7 +67,7 @@ def set_job_description(session, text: str | None) -> None:
 
 
 def score_candidates_pass(
-    df: DataFrame, dim: int, candidates: np.ndarray, metric: str, p: float
+    blocks: DataFrame, dim: int, candidates: np.ndarray, metric: str, p: float
 ) -> np.ndarray:
     """Full-data cost Σ w·d(x, nearest medoid) of each candidate medoid set (c × k × d): ONE pass."""
     from sparkmed.kernels.assign import score_candidates
@@ -87,11 +77,11 @@ def score_candidates_pass(
     def fn(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
         return score_candidates(xs, cand, metric, p=p, weights=ws)
 
-    return partition_sums(df, dim, cand.shape[0], fn, f"score {cand.shape[0]} candidate medoid sets")
+    return partition_sums(blocks, dim, cand.shape[0], fn, f"score {cand.shape[0]} candidate medoid sets")
 
 
 def swap_delta_pass(
-    df: DataFrame, dim: int, medoids: np.ndarray, candidates: np.ndarray, metric: str, p: float,
+    blocks: DataFrame, dim: int, medoids: np.ndarray, candidates: np.ndarray, metric: str, p: float,
     description: str,
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     """Exact full-data FasterPAM deltas of swapping every medoid with every candidate point: ONE pass.
@@ -109,12 +99,12 @@ def swap_delta_pass(
         loss, removal, delta, shared = swap_deltas(xs, med, cand, metric, p=p, weights=ws)
         return np.concatenate([[loss], removal, delta.ravel(), shared])
 
-    total = partition_sums(df, dim, 1 + k + c * k + c, fn, description)
+    total = partition_sums(blocks, dim, 1 + k + c * k + c, fn, description)
     return float(total[0]), total[1 : 1 + k], total[1 + k : 1 + k + c * k].reshape(c, k), total[1 + k + c * k :]
 
 
 def cluster_stats_pass(
-    df: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float
+    blocks: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float
 ) -> tuple[float, np.ndarray, np.ndarray, float, float]:
     """One pass for the summary: (cost, weighted cluster sizes (k,), cost per cluster (k,),
     Σ w·medoid-silhouette, Σ w)."""
@@ -131,5 +121,5 @@ def cluster_stats_pass(
         sil = float(np.dot(ws, medoid_silhouette_samples(dn, ds)))
         return np.concatenate([[float(np.dot(ws, dn))], sizes, costs, [sil, float(ws.sum())]])
 
-    total = partition_sums(df, dim, 1 + 2 * k + 2, fn, f"cluster statistics for k={k}")
+    total = partition_sums(blocks, dim, 1 + 2 * k + 2, fn, f"cluster statistics for k={k}")
     return float(total[0]), total[1 : 1 + k], total[1 + k : 1 + 2 * k], float(total[-2]), float(total[-1])
