@@ -63,6 +63,7 @@ def main() -> None:
     from pyspark.ml.feature import VectorAssembler
 
     from sparkmed import KMedoids
+    from sparkmed.blocks import to_blocks
     from sparkmed.features import FeatureSpec, prepare
     from sparkmed.kernels.assign import score_candidates
     from sparkmed.passes import partition_sums, score_candidates_pass
@@ -91,7 +92,7 @@ def main() -> None:
     print("  rounds' best cost:", ", ".join(f"{r.best_cost:.6g}" for r in s.rounds))
     print("  refine passes (loss, swaps):", ", ".join(f"({p.loss:.6g}, {p.swaps})" for p in s.refinePasses))
 
-    prepared = prepare(df, FeatureSpec(featuresCol="features")).persist()
+    prepared = to_blocks(prepare(df, FeatureSpec(featuresCol="features")), D).persist()
     prepared.count()
     cands = np.stack([model.medoids()] * 10)
     _, score_s = timed(lambda: score_candidates_pass(prepared, D, cands, "euclidean", 2.0))
@@ -113,7 +114,7 @@ def main() -> None:
     print(f"{sm_label:<48} {fit_s:>9.1f} {'':>12} {fit_s / kmeans_s:>8.2f}")
     for phase, sec in s.timings.items():
         print(f"{'  phase: ' + phase:<48} {sec:>9.1f}")
-    print(f"{'empty mapInArrow pass over prepared data':<48} {empty_s:>9.2f} {n / empty_s:>12.3g}")
+    print(f"{'empty mapInArrow pass over packed blocks':<48} {empty_s:>9.2f} {n / empty_s:>12.3g}")
     print(f"{'scoring pass, 10 candidate sets × k':<48} {score_s:>9.2f} {n / score_s:>12.3g} "
           f"{(n / score_s) / local_rate:>8.2f}")
     print(f"{'same kernel in-process on numpy (1 thread)':<48} {len(x) / local_rate:>9.2f} {local_rate:>12.3g} "

@@ -143,7 +143,7 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         F.first(F.when(non_finite, x), ignorenulls=True).alias("vec_nonfinite"),
         F.min(F.size(x)).alias("min_d"),
         F.max(F.size(x)).alias("max_d"),
-        F.first(F.when(F.size(x) != F.lit(-1), label), ignorenulls=True).alias("ex_any"),
+        F.first(F.when(F.size(x) == F.lit(0), label), ignorenulls=True).alias("ex_empty"),
         F.sum(bad_w.cast("long")).alias("n_bad_w"),
         F.first(F.when(bad_w, F.concat(label, F.lit(" has weight "), w.cast("string"))), ignorenulls=True)
         .alias("ex_bad_w"),
@@ -174,7 +174,7 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
             "all rows must have the same dimension"
         )
     if row["min_d"] == 0:
-        raise InputError(f"{what}: feature vectors are empty (length 0); e.g. row {row['ex_any']}")
+        raise InputError(f"{what}: feature vectors are empty (length 0); e.g. row {row['ex_empty']}")
     if spec.idCol and row["n_null_id"]:
         raise InputError(f"idCol '{spec.idCol}': {row['n_null_id']} of {n} rows have a null id")
     if row["n_bad_w"]:
