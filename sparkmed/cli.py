@@ -48,7 +48,8 @@ def _demo(args: argparse.Namespace) -> int:
               f"{' ...' if len(med) > 4 else ''}")
     truth = ((x - centres[labels]) ** 2).sum(axis=1) ** 0.5
     if args.metric == "euclidean":
-        print(f"(for reference: distance to the generating centres sums to {truth.sum():.6g})")
+        print(f"(for reference: distances to the generating centres, which are not data points, sum to "
+              f"{truth.sum():.6g})")
     spark.stop()
     return 0
 
