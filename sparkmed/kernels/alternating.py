@@ -1,0 +1,124 @@
+"""k-means-style alternating k-medoids (a.k.a. "Voronoi iteration").
+
+Repeat: assign every point to its nearest medoid (the first medoid position on ties; a medoid to itself),
+then replace each medoid by the member of its cluster with the smallest weighted sum of distances to the
+cluster's members (the current medoid is kept unless another member is strictly better; among equally good
+members the first index wins). Stop when no medoid changes or after ``max_iter`` iterations.
+
+Fast, but usually a few percent worse than FasterPAM: it only moves medoids within their clusters.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numba
+import numpy as np
+
+from sparkmed.kernels._common import (
+    as_generator,
+    check_diss,
+    check_max_iter,
+    check_weights,
+    fresh_result,
+)
+from sparkmed.kernels.init import resolve_medoids
+from sparkmed.kernels.result import KMedoidsResult
+
+__all__ = ["alternating"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _assign(diss, med, labels):
+    """Nearest medoid position of every point (first position on ties; a medoid labelled itself)."""
+    n = diss.shape[0]
+    k = med.shape[0]
+    best = np.empty(n, dtype=diss.dtype)
+    row = diss[med[0]]
+    for o in range(n):
+        best[o] = row[o]
+        labels[o] = 0
+    for j in range(1, k):
+        row = diss[med[j]]
+        for o in range(n):
+            if row[o] < best[o]:
+                best[o] = row[o]
+                labels[o] = j
+    for j in range(k):
+        labels[med[j]] = j
+
+
+@numba.njit(cache=True, nogil=True)
+def _alternating(diss, med, w, max_iter):
+    n = diss.shape[0]
+    k = med.shape[0]
+    labels = np.empty(n, dtype=np.int64)
+    _assign(diss, med, labels)
+    # members of each cluster in index order (counting sort by label)
+    start = np.zeros(k + 1, dtype=np.int64)
+    members = np.empty(n, dtype=np.int64)
+    n_iter = 0
+    n_swap = 0
+    while n_iter < max_iter:
+        n_iter += 1
+        start[:] = 0
+        for o in range(n):
+            start[labels[o] + 1] += 1
+        for j in range(k):
+            start[j + 1] += start[j]
+        fill = start[:k].copy()
+        for o in range(n):
+            j = labels[o]
+            members[fill[j]] = o
+            fill[j] += 1
+        changed = False
+        for j in range(k):
+            a = start[j]
+            b = start[j + 1]
+            m = med[j]
+            row = diss[m]
+            best = 0.0
+            for t in range(a, b):
+                o = members[t]
+                best += w[o] * np.float64(row[o])
+            bp = m
+            for s in range(a, b):
+                p = members[s]
+                if p == m:
+                    continue
+                row = diss[p]
+                cost = 0.0
+                for t in range(a, b):
+                    o = members[t]
+                    cost += w[o] * np.float64(row[o])
+                    if cost >= best:  # cannot win any more (all terms are >= 0)
+                        break
+                if cost < best:
+                    best = cost
+                    bp = p
+            if bp != m:
+                med[j] = bp
+                changed = True
+                n_swap += 1
+        if not changed:
+            break
+        _assign(diss, med, labels)
+    return n_iter, n_swap
+
+
+def alternating(diss, medoids, max_iter=100, init="random", random_state=None, *, weights=None) -> KMedoidsResult:
+    """Alternating (k-means-style) k-medoids.
+
+    Args as ``fasterpam``. n_iter counts assignment/update rounds, n_swap the medoid replacements.
+
+    Complexity: O(n*k) per assignment plus O(sum_j |C_j|^2) per medoid update (O(n^2/k) for balanced
+    clusters, O(n^2) in the worst case) per iteration.
+    """
+    diss = check_diss(diss)
+    n = diss.shape[0]
+    w = check_weights(weights, n)
+    max_iter = check_max_iter(max_iter)
+    rng = as_generator(random_state) if isinstance(medoids, numbers.Integral) else None
+    med = resolve_medoids(diss, medoids, init, rng, w)
+    n_iter, n_swap = _alternating(diss, med, w, max_iter)
+    return fresh_result(diss, med, w, n_iter, n_swap)

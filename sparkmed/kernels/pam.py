@@ -1,0 +1,199 @@
+"""PAM (Kaufman & Rousseeuw: BUILD + SWAP) and FastPAM1 (Schubert & Rousseeuw 2019).
+
+* ``pam``: the original SWAP phase. Every iteration evaluates every (medoid, non-medoid) pair
+  separately, each with a scan over all points, and performs the single best swap. O(k*(n-k)*n) per
+  iteration; a reference implementation.
+* ``fastpam1``: the same best-swap-per-iteration search, but the TD changes of a candidate against all k
+  medoids come from ONE scan of its matrix row using the removal losses (the FasterPAM delta trick):
+  O(n^2) per iteration. Same result as ``pam`` up to float round-off in ties.
+
+Both stop when no swap has a negative computed TD change, after ``max_iter`` iterations, or when the loss
+recomputed after a swap is not strictly lower than before it (float noise: a swap of equivalent medoids
+computed as a tiny negative change; this rule reproduces the ``kmedoids`` package exactly). After such a
+float-noise stop, polishing iterations continue with swaps that gain more than 1e-11 * loss, so the result
+is always a local optimum (in the tested cases this never changed a result of the ``kmedoids`` package).
+k = 1 is solved exactly by one O(n^2) scan (the first point of minimal weighted distance sum; the initial
+medoid is kept if already optimal), counted as one iteration.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numba
+import numpy as np
+
+from sparkmed.kernels._common import (
+    apply_swap,
+    as_generator,
+    assign_state,
+    best_single_medoid,
+    candidate_delta,
+    check_diss,
+    check_max_iter,
+    check_weights,
+    removal_loss,
+    scan_workspace,
+    state_result,
+    weighted_loss,
+)
+from sparkmed.kernels.init import resolve_medoids
+from sparkmed.kernels.result import KMedoidsResult
+
+__all__ = ["pam", "fastpam1"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _pam_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
+    """Original PAM SWAP: best (medoid, non-medoid) pair per iteration, each pair by its own O(n) scan."""
+    n = diss.shape[0]
+    k = med.shape[0]
+    ismed = np.zeros(n, dtype=np.bool_)
+    for j in range(k):
+        ismed[med[j]] = True
+    R = np.zeros(k, dtype=np.float64)  # maintained by apply_swap, unused by the original SWAP
+    n_iter = 0
+    n_swap = 0
+    loss = weighted_loss(dn, w)
+    while n_iter < max_iter:
+        n_iter += 1
+        best = -tol
+        bi = -1
+        bc = -1
+        for c in range(n):
+            if ismed[c]:
+                continue
+            row = diss[c]
+            for i in range(k):
+                tot = 0.0
+                for o in range(n):
+                    d = row[o]
+                    if nearest[o] == i:
+                        # o loses its medoid: goes to c or to its second nearest
+                        if d < ds[o]:
+                            tot += w[o] * (np.float64(d) - np.float64(dn[o]))
+                        else:
+                            tot += w[o] * (np.float64(ds[o]) - np.float64(dn[o]))
+                    elif d < dn[o]:
+                        tot += w[o] * (np.float64(d) - np.float64(dn[o]))
+                if tot < best:
+                    best = tot
+                    bi = i
+                    bc = c
+        if bi < 0:
+            break
+        ismed[med[bi]] = False
+        ismed[bc] = True
+        apply_swap(diss, med, nearest, second, dn, ds, mdT, w, R, bi, bc)
+        n_swap += 1
+        new_loss = weighted_loss(dn, w)
+        if not new_loss < loss:  # float noise: an exchange of equivalent medoids, stop
+            return n_iter, n_swap, True
+        loss = new_loss
+    return n_iter, n_swap, False
+
+
+@numba.njit(cache=True, nogil=True)
+def _fastpam1_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
+    """FastPAM1: best swap per iteration, all k medoids of a candidate in one O(n) scan."""
+    n = diss.shape[0]
+    k = med.shape[0]
+    ismed = np.zeros(n, dtype=np.bool_)
+    for j in range(k):
+        ismed[med[j]] = True
+    delta = np.empty(k, dtype=np.float64)
+    mask, words = scan_workspace(n)
+    n_iter = 0
+    n_swap = 0
+    R = removal_loss(nearest, dn, ds, w, k)
+    loss = weighted_loss(dn, w)
+    while n_iter < max_iter:
+        n_iter += 1
+        best = -tol
+        bi = -1
+        bc = -1
+        for c in range(n):
+            if ismed[c]:
+                continue
+            i, change = candidate_delta(diss[c], nearest, dn, ds, w, R, delta, mask, words)
+            if change < best:
+                best = change
+                bi = i
+                bc = c
+        if bi < 0:
+            break
+        ismed[med[bi]] = False
+        ismed[bc] = True
+        apply_swap(diss, med, nearest, second, dn, ds, mdT, w, R, bi, bc)
+        n_swap += 1
+        new_loss = weighted_loss(dn, w)
+        if not new_loss < loss:  # float noise: an exchange of equivalent medoids, stop
+            return n_iter, n_swap, True
+        loss = new_loss
+    return n_iter, n_swap, False
+
+
+def _prepare(diss, medoids, init, random_state, weights, max_iter):
+    diss = check_diss(diss)
+    n = diss.shape[0]
+    w = check_weights(weights, n)
+    max_iter = check_max_iter(max_iter)
+    rng = as_generator(random_state) if isinstance(medoids, numbers.Integral) else None
+    med = resolve_medoids(diss, medoids, init, rng, w)
+    return diss, w, max_iter, med
+
+
+POLISH_TOL = 1e-11  # relative to the loss: swaps must gain more than this after a float-noise stop
+
+
+def _with_polish(kernel, diss, med, w, max_iter, state) -> KMedoidsResult:
+    """Run the swap iterations (exact ``< 0`` acceptance, as the kmedoids package); if they stopped on a
+    float-noise swap, continue with swaps that gain more than POLISH_TOL * loss, so that the result is
+    a local optimum (up to that tolerance). The polishing iterations count only if they swap."""
+    n_iter, n_swap, noise_stop = kernel(diss, med, w, max_iter, *state, 0.0)
+    loss = weighted_loss(state[2], w)
+    if noise_stop and n_iter < max_iter and loss > 0.0:
+        it2, sw2, _ = kernel(diss, med, w, max_iter - n_iter, *state, POLISH_TOL * loss)
+        if sw2 > 0:
+            n_iter += it2
+            n_swap += sw2
+    return state_result(med, state[0], state[2], w, n_iter, n_swap)
+
+
+def _single(diss, med, w) -> KMedoidsResult:
+    """k = 1: the exact optimum by one O(n^2) scan (one iteration, 0 or 1 swap)."""
+    n_swap = best_single_medoid(diss, med, w)
+    nearest, second, dn, ds, mdT = assign_state(diss, med)
+    return state_result(med, nearest, dn, w, 1, n_swap)
+
+
+def pam(diss, medoids, max_iter=100, init="build", random_state=None, *, weights=None) -> KMedoidsResult:
+    """PAM: BUILD (by default) + the original SWAP.
+
+    Args as ``fasterpam``; ``init`` defaults to ``"build"`` (O(k*n^2)). Each SWAP iteration evaluates all
+    k*(n-k) (medoid, non-medoid) pairs, each by an O(n) scan, and applies the best one if it lowers the
+    loss (ties: the first candidate index, then the first medoid position).
+
+    Complexity: O(k*(n-k)*n) per iteration. A reference implementation; use ``fasterpam``.
+    """
+    diss, w, max_iter, med = _prepare(diss, medoids, init, random_state, weights, max_iter)
+    nearest, second, dn, ds, mdT = assign_state(diss, med)
+    if med.shape[0] == 1 and max_iter > 0:
+        return _single(diss, med, w)
+    return _with_polish(_pam_swap, diss, med, w, max_iter, (nearest, second, dn, ds, mdT))
+
+
+def fastpam1(diss, medoids, max_iter=100, init="random", random_state=None, *, weights=None) -> KMedoidsResult:
+    """FastPAM1: PAM's best-swap-per-iteration search with the O(k) delta trick.
+
+    Args as ``fasterpam``. Each iteration scans every non-medoid candidate once (its row gives the TD
+    change for all k medoids via the removal losses) and applies the overall best swap if it lowers the
+    loss (ties: the first candidate index, then the first medoid position).
+
+    Complexity: O(n^2 + n*k) per iteration, plus O(n) per swap.
+    """
+    diss, w, max_iter, med = _prepare(diss, medoids, init, random_state, weights, max_iter)
+    nearest, second, dn, ds, mdT = assign_state(diss, med)
+    if med.shape[0] == 1 and max_iter > 0:
+        return _single(diss, med, w)
+    return _with_polish(_fastpam1_swap, diss, med, w, max_iter, (nearest, second, dn, ds, mdT))
