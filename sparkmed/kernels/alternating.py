@@ -20,6 +20,7 @@ from sparkmed.kernels._common import (
     check_diss,
     check_max_iter,
     check_weights,
+    final_labels,
     fresh_result,
 )
 from sparkmed.kernels.init import resolve_medoids
@@ -29,31 +30,11 @@ __all__ = ["alternating"]
 
 
 @numba.njit(cache=True, nogil=True)
-def _assign(diss, med, labels):
-    """Nearest medoid position of every point (first position on ties; a medoid labelled itself)."""
-    n = diss.shape[0]
-    k = med.shape[0]
-    best = np.empty(n, dtype=diss.dtype)
-    row = diss[med[0]]
-    for o in range(n):
-        best[o] = row[o]
-        labels[o] = 0
-    for j in range(1, k):
-        row = diss[med[j]]
-        for o in range(n):
-            if row[o] < best[o]:
-                best[o] = row[o]
-                labels[o] = j
-    for j in range(k):
-        labels[med[j]] = j
-
-
-@numba.njit(cache=True, nogil=True)
 def _alternating(diss, med, w, max_iter):
     n = diss.shape[0]
     k = med.shape[0]
     labels = np.empty(n, dtype=np.int64)
-    _assign(diss, med, labels)
+    labels[:] = final_labels(diss, med)[0]
     # members of each cluster in index order (counting sort by label)
     start = np.zeros(k + 1, dtype=np.int64)
     members = np.empty(n, dtype=np.int64)
@@ -102,7 +83,7 @@ def _alternating(diss, med, w, max_iter):
                 n_swap += 1
         if not changed:
             break
-        _assign(diss, med, labels)
+        labels[:] = final_labels(diss, med)[0]
     return n_iter, n_swap
 
 
