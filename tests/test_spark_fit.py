@@ -147,3 +147,29 @@ def test_bad_data_is_named(spark):
     cols = spark.createDataFrame(pd.DataFrame({"a": [1.0, None, 3.0], "b": [1.0, 2.0, 3.0]}))
     with pytest.raises(InputError, match="'a'"):
         KMedoids(k=2, inputCols=["a", "b"]).fit(cols)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"algorithm": "clarans"},
+        {"algorithm": "alternating", "init": "kmedoids++"},
+        {"algorithm": "pam", "init": "build", "sampleSize": 300},
+        {"refine": "medoids"},
+        {"refine": "none"},
+        {"metric": "manhattan"},
+    ],
+)
+def test_algorithms_and_refine_modes_report_true_costs(spark, kwargs):
+    from scipy.spatial.distance import cdist
+
+    x = blobs(1500, 3, 5, seed=12)
+    model = KMedoids(k=5, seed=6, refinePasses=3, **kwargs).fit(to_df(spark, x))
+    metric = {"manhattan": "cityblock"}.get(kwargs.get("metric", "euclidean"), "euclidean")
+    dist = cdist(x, model.medoids(), metric=metric).min(axis=1)
+    assert model.summary.trainingCost == pytest.approx(dist.sum(), rel=1e-9)
+    assert model.summary.refineMode == kwargs.get("refine", "swaps")
+    if kwargs.get("refine") == "none":
+        assert model.summary.refinePasses == []
+    # refinement never ends worse than the best sample-based medoids (interacting swaps are verified)
+    assert model.summary.trainingCost <= model.summary.rounds[-1].best_cost * (1 + 1e-9)
