@@ -44,6 +44,19 @@ __all__ = ["pam", "fastpam1"]
 
 
 @numba.njit(cache=True, nogil=True)
+def _swap_best(diss, med, nearest, second, dn, ds, mdT, w, R, ismed, bi, bc, loss):
+    """Apply the iteration's best swap (medoid position bi -> point bc), shared by PAM and FastPAM1.
+
+    Returns (new loss, noise): noise is True when the loss did not strictly fall (float noise from an
+    exchange of equivalent medoids), which ends the run."""
+    ismed[med[bi]] = False
+    ismed[bc] = True
+    apply_swap(diss, med, nearest, second, dn, ds, mdT, w, R, bi, bc)
+    new_loss = weighted_loss(dn, w)
+    return new_loss, not new_loss < loss
+
+
+@numba.njit(cache=True, nogil=True)
 def _pam_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
     """Original PAM SWAP: best (medoid, non-medoid) pair per iteration, each pair by its own O(n) scan."""
     n = diss.shape[0]
@@ -82,14 +95,10 @@ def _pam_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
                     bc = c
         if bi < 0:
             break
-        ismed[med[bi]] = False
-        ismed[bc] = True
-        apply_swap(diss, med, nearest, second, dn, ds, mdT, w, R, bi, bc)
+        loss, noise = _swap_best(diss, med, nearest, second, dn, ds, mdT, w, R, ismed, bi, bc, loss)
         n_swap += 1
-        new_loss = weighted_loss(dn, w)
-        if not new_loss < loss:  # float noise: an exchange of equivalent medoids, stop
+        if noise:
             return n_iter, n_swap, True
-        loss = new_loss
     return n_iter, n_swap, False
 
 
@@ -122,14 +131,10 @@ def _fastpam1_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
                 bc = c
         if bi < 0:
             break
-        ismed[med[bi]] = False
-        ismed[bc] = True
-        apply_swap(diss, med, nearest, second, dn, ds, mdT, w, R, bi, bc)
+        loss, noise = _swap_best(diss, med, nearest, second, dn, ds, mdT, w, R, ismed, bi, bc, loss)
         n_swap += 1
-        new_loss = weighted_loss(dn, w)
-        if not new_loss < loss:  # float noise: an exchange of equivalent medoids, stop
+        if noise:
             return n_iter, n_swap, True
-        loss = new_loss
     return n_iter, n_swap, False
 
 
