@@ -30,6 +30,7 @@ from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
 from sparkmed.sampling import SID, U, draw_samples
 
 log = logging.getLogger("sparkmed")
+progress = logging.getLogger("sparkmed.progress")
 
 POOL_SID = 1_000_000  # sample id of the refinement candidate pool
 REFINE_MODES = ("swaps", "medoids", "none")
@@ -197,7 +198,7 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
     try:
         stats = validate(prepared, spec)
         _check_data(params, stats, prepared)
-        timings["validate"] = time.perf_counter() - t0
+        _phase_done(timings, "validate", t0)
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
         t = time.perf_counter()
         S = params.numSamples
@@ -207,13 +208,13 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
         ).persist()
         _describe(prepared, f"draw {len(sids)} samples")
         samples.count()
-        timings["sample"] = time.perf_counter() - t
+        _phase_done(timings, "sample", t)
         t = time.perf_counter()
         blocks = to_blocks(prepared, stats.dim).persist()
         _describe(prepared, "pack features into blocks")
         blocks.count()
         _describe(prepared, None)
-        timings["pack"] = time.perf_counter() - t
+        _phase_done(timings, "pack", t)
         return _fit_validated(blocks, samples, spec, params, stats, timings)
     finally:
         for cached in (samples, blocks):
@@ -236,7 +237,7 @@ def _fit_validated(
             batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
         )
         best, refine_passes = refined.medoids, refined.passes
-        timings["refine"] = time.perf_counter() - t
+        _phase_done(timings, "refine", t)
     t = time.perf_counter()
     cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p)
     if refined is not None and refined.unverified is not None:
@@ -246,7 +247,7 @@ def _fit_validated(
             cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
                 blocks, stats.dim, best.x, params.metric, params.p
             )
-    timings["statistics"] = time.perf_counter() - t
+    _phase_done(timings, "statistics", t)
     return FitResult(
         medoids=best, cost=cost, sizes=sizes, cluster_costs=ccost, silhouette=sil_sum / w_sum, stats=stats,
         rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
@@ -295,12 +296,19 @@ def _clara_rounds(
         seconds = time.perf_counter() - t
         rounds.append(RoundInfo(r + 1, len(good), best_cost, bool(improved), seconds))
         timings[f"round {r + 1}"] = seconds
+        progress.info("phase round %d done in %.1f s", r + 1, seconds)
         log.info("sparkmed round %d: %d candidates, best cost %.6g (%s), %.1f s",
                  r + 1, len(good), best_cost, "improved" if improved else "no improvement", seconds)
         if not improved:
             break
     assert best is not None
     return best, rounds
+
+
+def _phase_done(timings: dict[str, float], name: str, started: float) -> None:
+    """Record a phase's wall time and announce it on the ``sparkmed.progress`` logger (the CLI shows these)."""
+    timings[name] = time.perf_counter() - started
+    progress.info("phase %s done in %.1f s", name, timings[name])
 
 
 def _describe(df: DataFrame, text: str | None) -> None:
