@@ -22,12 +22,21 @@ from pyspark.ml.param.shared import (
     HasSeed,
     HasWeightCol,
 )
+from pyspark.ml.util import MLReadable, MLWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkmed.clara import FitParams, FitResult, RoundInfo, fit
-from sparkmed.features import FeatureSpec, feature_column
+from sparkmed.errors import InputError
+from sparkmed.features import FeatureSpec, feature_column, row_key
+from sparkmed.persistence import SparkmedReader, SparkmedWriter, read_medoid_rows
 from sparkmed.refine import RefinePass
+
+#: Column metadata key under which ``transform`` records the medoids on the prediction column, so that
+#: ``sparkmed.evaluation`` can score predictions (e.g. inside CrossValidator) without the model object.
+PREDICTION_METADATA_KEY = "sparkmed"
+#: Medoid tables larger than this many numbers are not copied into column metadata (the plan would grow).
+MAX_METADATA_VALUES = 1_000_000
 
 
 class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter, HasSeed, HasWeightCol):
@@ -88,6 +97,30 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
     def getP(self) -> float:
         return self.getOrDefault(self.p)
 
+    def getAlgorithm(self) -> str:
+        return self.getOrDefault(self.algorithm)
+
+    def getInit(self) -> str:
+        return self.getOrDefault(self.init)
+
+    def getNumSamples(self) -> int:
+        return self.getOrDefault(self.numSamples)
+
+    def getSampleSize(self) -> int:
+        return self.getOrDefault(self.sampleSize)
+
+    def getRefine(self) -> str:
+        return self.getOrDefault(self.refine)
+
+    def getRefinePasses(self) -> int:
+        return self.getOrDefault(self.refinePasses)
+
+    def getRefineCandidates(self) -> int:
+        return self.getOrDefault(self.refineCandidates)
+
+    def getMaxSampleMemoryMB(self) -> float:
+        return self.getOrDefault(self.maxSampleMemoryMB)
+
     def getIdCol(self) -> str | None:
         return self.getOrDefault(self.idCol) if self.isDefined(self.idCol) else None
 
@@ -105,7 +138,34 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
         )
 
 
-class KMedoids(Estimator, _KMedoidsParams):
+class _Persisted(MLReadable, MLWritable):
+    """save/load through ``sparkmed.persistence`` (metadata JSON + Parquet; works under Spark Connect)."""
+
+    def write(self) -> SparkmedWriter:
+        return SparkmedWriter(self)
+
+    @classmethod
+    def read(cls) -> SparkmedReader:
+        return SparkmedReader(cls)
+
+    def _persisted_metadata(self) -> dict:
+        return {"sparkmedVersion": _version()}
+
+    def _persisted_rows(self) -> list | None:
+        return None
+
+    @classmethod
+    def _from_persisted(cls, session, path: str, meta: dict):
+        return cls()
+
+
+def _version() -> str:
+    from sparkmed import __version__
+
+    return __version__
+
+
+class KMedoids(Estimator, _KMedoidsParams, _Persisted):
     """k-medoids clustering of a Spark DataFrame with any supported dissimilarity.
 
     FasterCLARA rounds (FasterPAM on ``numSamples`` seeded samples per round on the executors, best medoids
@@ -136,8 +196,56 @@ class KMedoids(Estimator, _KMedoidsParams):
     def setMetric(self, value: str) -> KMedoids:
         return self._set(metric=value)
 
+    def setP(self, value: float) -> KMedoids:
+        return self._set(p=value)
+
+    def setAlgorithm(self, value: str) -> KMedoids:
+        return self._set(algorithm=value)
+
+    def setInit(self, value: str) -> KMedoids:
+        return self._set(init=value)
+
+    def setMaxIter(self, value: int) -> KMedoids:
+        return self._set(maxIter=value)
+
+    def setNumSamples(self, value: int) -> KMedoids:
+        return self._set(numSamples=value)
+
+    def setSampleSize(self, value: int) -> KMedoids:
+        return self._set(sampleSize=value)
+
+    def setRefine(self, value: str) -> KMedoids:
+        return self._set(refine=value)
+
+    def setRefinePasses(self, value: int) -> KMedoids:
+        return self._set(refinePasses=value)
+
+    def setRefineCandidates(self, value: int) -> KMedoids:
+        return self._set(refineCandidates=value)
+
+    def setMaxSampleMemoryMB(self, value: float) -> KMedoids:
+        return self._set(maxSampleMemoryMB=value)
+
     def setSeed(self, value: int) -> KMedoids:
         return self._set(seed=value)
+
+    def setFeaturesCol(self, value: str) -> KMedoids:
+        return self._set(featuresCol=value)
+
+    def setInputCols(self, value: list[str]) -> KMedoids:
+        return self._set(inputCols=value)
+
+    def setIdCol(self, value: str) -> KMedoids:
+        return self._set(idCol=value)
+
+    def setWeightCol(self, value: str) -> KMedoids:
+        return self._set(weightCol=value)
+
+    def setPredictionCol(self, value: str) -> KMedoids:
+        return self._set(predictionCol=value)
+
+    def setDistanceCol(self, value: str) -> KMedoids:
+        return self._set(distanceCol=value)
 
     def _fit_params(self) -> FitParams:
         g = self.getOrDefault
@@ -151,8 +259,13 @@ class KMedoids(Estimator, _KMedoidsParams):
 
     def _fit(self, dataset: DataFrame) -> KMedoidsModel:
         result = fit(dataset, self._feature_spec(), self._fit_params())
+        return self._model_from(result, dataset)
+
+    def _model_from(self, result: FitResult, dataset: DataFrame) -> KMedoidsModel:
+        """The model (with summary) for a fit result; also used by ``sparkmed.selection``."""
         model = KMedoidsModel(result.medoids.x, result.medoids.keys, list(result.medoids.ids))
         self._copyValues(model)
+        model._set(k=len(result.medoids.keys))
         model._summary = KMedoidsSummary.from_result(result, model, dataset)
         return model
 
@@ -192,8 +305,19 @@ class KMedoidsSummary:
         assert self._model is not None and self._dataset is not None
         return self._model.transform(self._dataset)
 
+    @property
+    def cluster(self) -> DataFrame:
+        """The prediction column of :attr:`predictions` (as in Spark's ``KMeansSummary``)."""
+        assert self._model is not None
+        return self.predictions.select(self._model.getOrDefault(self._model.predictionCol))
 
-class KMedoidsModel(Model, _KMedoidsParams):
+    @property
+    def costPerRound(self) -> list[float]:
+        """Best full-data cost after each CLARA round."""
+        return [r.best_cost for r in self.rounds]
+
+
+class KMedoidsModel(Model, _KMedoidsParams, _Persisted):
     """Fitted k-medoids: the medoids (real rows) and a transform that assigns every row to its nearest one."""
 
     def __init__(self, medoids: np.ndarray | None = None, medoid_keys: np.ndarray | None = None,
@@ -209,8 +333,72 @@ class KMedoidsModel(Model, _KMedoidsParams):
         return self._medoids.copy()
 
     def medoidIds(self) -> list:
-        """The medoids' ``idCol`` values (None entries when no idCol was set)."""
+        """The medoids' ``idCol`` values as strings (None entries when no idCol was set)."""
         return list(self._medoid_ids or [])
+
+    def medoidKeys(self) -> np.ndarray:
+        """The medoids' row keys (xxhash64 of the idCol value, or of the features without an idCol)."""
+        return self._medoid_keys.copy()
+
+    def medoidRows(self, dataset: DataFrame) -> DataFrame:
+        """The medoids' original rows of ``dataset`` (all its columns) with a leading ``cluster`` column.
+
+        Rows are found by their row key (see ``medoidKeys``): with an ``idCol`` exactly one row per medoid;
+        without one, every row whose features equal a medoid's. One pass over ``dataset`` (lazy).
+        """
+        session = dataset.sparkSession
+        keys = session.createDataFrame(
+            [(int(key), i) for i, key in enumerate(self._medoid_keys)], "_sm_medoid_key long, cluster int"
+        )
+        with_key = dataset.withColumn("_sm_medoid_key", row_key(dataset, self._feature_spec()))
+        joined = with_key.join(F.broadcast(keys), "_sm_medoid_key")
+        return joined.select("cluster", *[F.col(f"`{c}`") for c in dataset.columns])
+
+    def setFeaturesCol(self, value: str) -> KMedoidsModel:
+        return self._set(featuresCol=value)
+
+    def setInputCols(self, value: list[str]) -> KMedoidsModel:
+        return self._set(inputCols=value)
+
+    def setPredictionCol(self, value: str) -> KMedoidsModel:
+        return self._set(predictionCol=value)
+
+    def setDistanceCol(self, value: str) -> KMedoidsModel:
+        return self._set(distanceCol=value)
+
+    def setIdCol(self, value: str) -> KMedoidsModel:
+        return self._set(idCol=value)
+
+    def setWeightCol(self, value: str) -> KMedoidsModel:
+        return self._set(weightCol=value)
+
+    def _persisted_metadata(self) -> dict:
+        meta = {**super()._persisted_metadata(), "k": int(self._medoids.shape[0]),
+                "dim": int(self._medoids.shape[1]), "metric": self.getMetric(), "p": self.getP()}
+        if self._summary is not None:
+            s = self._summary
+            meta["trainingSummary"] = {
+                "trainingCost": s.trainingCost, "meanCost": s.meanCost, "clusterSizes": s.clusterSizes,
+                "medoidSilhouette": s.medoidSilhouette, "numRows": s.numRows, "numIter": s.numIter,
+            }
+        return meta
+
+    def _persisted_rows(self) -> list:
+        ids = self._medoid_ids or [None] * len(self._medoid_keys)
+        return [
+            (i, int(key), None if mid is None else str(mid), [float(v) for v in row])
+            for i, (key, mid, row) in enumerate(zip(self._medoid_keys, ids, self._medoids, strict=True))
+        ]
+
+    @classmethod
+    def _from_persisted(cls, session, path: str, meta: dict) -> KMedoidsModel:
+        info = meta["sparkmed"]
+        try:
+            k, dim = int(info["k"]), int(info["dim"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"saved model '{path}': metadata lacks k/dim (corrupted?)") from None
+        x, keys, ids = read_medoid_rows(session, path, k, dim)
+        return cls(x, keys, ids)
 
     @property
     def hasSummary(self) -> bool:
@@ -240,11 +428,22 @@ class KMedoidsModel(Model, _KMedoidsParams):
         blocks = to_blocks(prepare(dataset, self._feature_spec()), dim)
         return float(score_candidates_pass(blocks, dim, self._medoids[None], self.getMetric(), self.getP())[0])
 
+    def _prediction_metadata(self) -> dict:
+        """What the evaluator needs to score these predictions without the model (column metadata)."""
+        spec = self._feature_spec()
+        meta = {"metric": self.getMetric(), "p": self.getP(), "k": int(self._medoids.shape[0]),
+                "featuresCol": spec.featuresCol, "inputCols": list(spec.inputCols) if spec.inputCols else None}
+        if self._medoids.size <= MAX_METADATA_VALUES:
+            meta["dim"] = int(self._medoids.shape[1])
+            meta["medoids"] = self._medoids.ravel().tolist()  # row-major k × dim (Spark metadata: flat arrays)
+        return {PREDICTION_METADATA_KEY: meta}
+
     def _transform(self, dataset: DataFrame) -> DataFrame:
         struct = assign_column(feature_column(dataset, self._feature_spec()), self._medoids, self.getMetric(),
                                self.getP())
         out = dataset.withColumn("_sm_assign", struct)
-        out = out.withColumn(self.getOrDefault(self.predictionCol), F.col("_sm_assign.prediction"))
+        pred = self.getOrDefault(self.predictionCol)
+        out = out.withColumn(pred, F.col("_sm_assign.prediction").alias(pred, metadata=self._prediction_metadata()))
         if self.getDistanceCol():
             out = out.withColumn(self.getDistanceCol(), F.col("_sm_assign.distance"))
         return out.drop("_sm_assign")

@@ -108,6 +108,14 @@ def prepare(df: DataFrame, spec: FeatureSpec) -> DataFrame:
     return out.withColumn(KEY, key).select(KEY, X, W, *([ID] if spec.idCol else []))
 
 
+def row_key(df: DataFrame, spec: FeatureSpec) -> Column:
+    """The row key of ``prepare`` as an expression on the original DataFrame (to find medoid rows again)."""
+    if spec.idCol:
+        _require_column(df, spec.idCol, "idCol")
+        return F.xxhash64(F.col(spec.idCol).cast("string"))
+    return F.xxhash64(feature_column(df, spec))
+
+
 def _row_label(spec: FeatureSpec) -> Column:
     """How a bad row is named in messages: its id if there is an idCol, else its feature values."""
     if spec.idCol:

@@ -1,0 +1,163 @@
+"""Saving and loading sparkmed Estimators and Models: Spark-ML-style metadata JSON + Parquet, never pickle.
+
+Layout of a saved path (the same as Spark ML's own models, so ``PipelineModel`` can hold a sparkmed stage):
+
+- ``metadata/``  one text file with one JSON line: ``class``, ``uid``, ``sparkVersion``, ``timestamp``,
+  ``paramMap``, ``defaultParamMap`` (as written by ``DefaultParamsWriter``) plus ``sparkmed`` (format
+  version, sparkmed version, k, dimension, metric, and the training summary's numbers);
+- ``data/``      (models only) Parquet, one row per medoid: ``cluster`` int, ``key`` long (row key),
+  ``id`` string (the ``idCol`` value or null), ``features`` array<double>.
+
+Why not ``DefaultParamsWriter``: its overwrite path calls ``_jsparkSession``, which does not exist under
+Spark Connect. This writer deletes an existing path through the JVM in classic mode and through the ML
+Connect helper under Connect, and writes everything with plain DataFrame writes, so save/load work the
+same in both modes. Reading validates everything and raises :class:`sparkmed.errors.InputError` naming
+the path and what is wrong (missing, foreign class, corrupted JSON, missing or inconsistent data).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import numpy as np
+from pyspark.ml.util import DefaultParamsReader, DefaultParamsWriter, MLReader, MLWriter
+from pyspark.sql import SparkSession
+
+from sparkmed.errors import InputError
+
+FORMAT_VERSION = 1
+MEDOID_DATA_SCHEMA = "cluster int, key long, id string, features array<double>"
+
+
+def is_connect(session: Any) -> bool:
+    """Whether ``session`` is a Spark Connect session (no JVM, no SparkContext in this process)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
+
+
+def path_exists(session: SparkSession, path: str) -> bool:
+    """Whether ``path`` exists on Spark's file system, asked through Spark itself (works under Connect)."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        session.read.format("binaryFile").option("recursiveFileLookup", "true").load(path).schema  # noqa: B018
+    except AnalysisException as exc:
+        if "PATH_NOT_FOUND" in str(exc) or "Path does not exist" in str(exc):
+            return False
+        raise
+    return True
+
+
+def delete_path(session: SparkSession, path: str) -> None:
+    """Recursively delete ``path`` the way Spark ML's ``overwrite()`` does, in classic and Connect mode."""
+    if is_connect(session):
+        from pyspark.ml.connect.readwrite import RemoteMLWriter
+
+        RemoteMLWriter.handleOverwrite(path, True)
+        return
+    from pyspark.ml.wrapper import JavaWrapper
+
+    helper = JavaWrapper._create_from_java_class("org.apache.spark.ml.util.FileSystemOverwrite")
+    helper._call_java("handleOverwrite", path, True, session._jsparkSession)
+
+
+class SparkmedWriter(MLWriter):
+    """Writes one sparkmed Params instance: metadata JSON, and for models the medoids as Parquet."""
+
+    def __init__(self, instance: Any) -> None:
+        super().__init__()
+        self.instance = instance
+
+    def save(self, path: str) -> None:
+        """Save to ``path``; an existing path is an error unless ``overwrite()`` was called."""
+        if not isinstance(path, str) or not path:
+            raise InputError(f"model path must be a non-empty string, got {path!r}")
+        session = self.sparkSession
+        if self.shouldOverwrite:
+            delete_path(session, path)
+        elif path_exists(session, path):
+            raise InputError(f"path '{path}' already exists; use write().overwrite().save(path) to replace it")
+        self.saveImpl(path)
+
+    def saveImpl(self, path: str) -> None:
+        session = self.sparkSession
+        extra = {"sparkmed": {"formatVersion": FORMAT_VERSION, **self.instance._persisted_metadata()}}
+        meta = DefaultParamsWriter._get_metadata_to_save(self.instance, session, extraMetadata=extra)
+        session.createDataFrame([(meta,)], "value string").coalesce(1).write.text(os.path.join(path, "metadata"))
+        rows = self.instance._persisted_rows()
+        if rows is not None:
+            session.createDataFrame(rows, MEDOID_DATA_SCHEMA).coalesce(1).write.parquet(os.path.join(path, "data"))
+
+
+def read_metadata(session: SparkSession, path: str, expected_class: type) -> dict:
+    """The metadata JSON of a saved sparkmed instance, checked to be of ``expected_class``."""
+    from pyspark.errors import AnalysisException
+
+    if not isinstance(path, str) or not path:
+        raise InputError(f"model path must be a non-empty string, got {path!r}")
+    try:
+        lines = session.read.text(os.path.join(path, "metadata")).limit(2).collect()
+    except AnalysisException as exc:
+        raise InputError(f"no saved sparkmed model at '{path}': {str(exc).splitlines()[0]}") from None
+    if not lines:
+        raise InputError(f"'{path}/metadata' is empty: not a saved model (corrupted or partial save?)")
+    try:
+        meta = json.loads(lines[0][0])
+    except json.JSONDecodeError as exc:
+        raise InputError(f"'{path}/metadata' is not valid JSON (corrupted?): {exc}") from None
+    want = f"{expected_class.__module__}.{expected_class.__name__}"
+    if not isinstance(meta, dict) or "class" not in meta:
+        raise InputError(f"'{path}/metadata' has no 'class' field: not a Spark ML / sparkmed save")
+    if meta["class"] != want:
+        raise InputError(f"'{path}' holds a {meta['class']}, not a {want}")
+    info = meta.get("sparkmed")
+    if not isinstance(info, dict) or info.get("formatVersion") != FORMAT_VERSION:
+        raise InputError(
+            f"'{path}' has sparkmed format {None if not isinstance(info, dict) else info.get('formatVersion')}, "
+            f"this sparkmed reads format {FORMAT_VERSION}"
+        )
+    for field in ("uid", "paramMap", "defaultParamMap", "sparkVersion"):
+        if field not in meta:
+            raise InputError(f"'{path}/metadata' lacks the '{field}' field (corrupted?)")
+    return meta
+
+
+def read_medoid_rows(session: SparkSession, path: str, k: int, dim: int) -> tuple[np.ndarray, np.ndarray, list]:
+    """(features k × dim, keys (k,), ids) of a saved model, checked against its metadata."""
+    from pyspark.errors import AnalysisException
+
+    try:
+        rows = session.read.parquet(os.path.join(path, "data")).collect()
+    except AnalysisException as exc:
+        raise InputError(f"saved model '{path}' has no readable medoid data: {str(exc).splitlines()[0]}") from None
+    rows = sorted(rows, key=lambda r: r["cluster"])
+    if [r["cluster"] for r in rows] != list(range(k)):
+        raise InputError(f"saved model '{path}': medoid data has clusters {[r['cluster'] for r in rows]}, "
+                         f"metadata says k={k}")
+    x = [r["features"] for r in rows]
+    if any(v is None or len(v) != dim for v in x):
+        raise InputError(f"saved model '{path}': a medoid's features are missing or not of dimension {dim}")
+    xs = np.array(x, dtype=np.float64).reshape(k, dim)
+    if not np.isfinite(xs).all():
+        raise InputError(f"saved model '{path}': medoid features contain NaN or infinity")
+    return xs, np.array([r["key"] for r in rows], dtype=np.int64), [r["id"] for r in rows]
+
+
+class SparkmedReader(MLReader):
+    """Reads what :class:`SparkmedWriter` wrote back into an instance of ``cls``."""
+
+    def __init__(self, cls: type) -> None:
+        super().__init__()
+        self.cls = cls
+
+    def load(self, path: str) -> Any:
+        session = self.sparkSession
+        meta = read_metadata(session, path, self.cls)
+        instance = self.cls._from_persisted(session, path, meta)
+        instance._resetUid(meta["uid"])
+        try:
+            DefaultParamsReader.getAndSetParams(instance, meta)
+        except Exception as exc:  # noqa: BLE001 - unknown param names, wrong types: a foreign or newer save
+            raise InputError(f"saved model '{path}': its parameters cannot be restored ({exc})") from None
+        return instance
