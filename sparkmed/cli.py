@@ -1,7 +1,12 @@
-"""The ``sparkmed`` command line. For now: ``sparkmed demo`` (the README's first command).
+"""The ``sparkmed`` command line: ``demo`` (the README's first command), ``fit``, ``assign``, ``select-k``.
 
 ``demo`` generates a seeded data set of Gaussian blobs, starts a local Spark session, fits k-medoids
 with the distributed FasterCLARA + full-data refinement, and prints what it found.
+
+``fit`` / ``select-k`` / ``assign`` are the production job (``sparkmed.job``): a TOML config (``--config``)
+with every key overridable (``--set section.key=value`` or the dedicated flags), checked before Spark starts.
+Exit codes: 0 success, 2 bad config/input/paths (``InputError``), 1 runtime failure. ``jobs/kmedoids_job.py``
+calls ``main(argv, submitted=True)`` under spark-submit.
 """
 
 from __future__ import annotations
@@ -54,9 +59,121 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
+    """The options shared by fit / select-k / assign; every dedicated flag is a shorthand for one config key."""
+    p = sub.add_parser(name, help=help_, description=help_)
+    p.add_argument("-c", "--config", help="TOML config file (see conf/example.toml)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override any config key; VALUE is TOML (7, true, [\"a\",\"b\"]) or a bare string")
+    g = p.add_argument_group("shorthands (applied after --set)")
+    g.add_argument("--input", dest="input.path", help="input path (input.path)")
+    g.add_argument("--table", dest="input.table", help="catalog table to read (input.table)")
+    g.add_argument("--format", dest="input.format", help="parquet|csv|json|orc|delta (input.format)")
+    g.add_argument("--option", dest="input.options", action="append", metavar="KEY=VALUE",
+                   help="reader option, repeatable (input.options)")
+    g.add_argument("--features", dest="input.features", help="comma-separated feature columns (input.features)")
+    g.add_argument("--id", dest="input.id", help="row id column (input.id)")
+    g.add_argument("--weight", dest="input.weight", help="row weight column (input.weight)")
+    g.add_argument("-o", "--output", dest="output.path", help="output directory (output.path)")
+    g.add_argument("--overwrite", dest="output.overwrite", action="store_const", const=True,
+                   help="replace an existing output once the new one is complete (output.overwrite)")
+    g.add_argument("--no-report", dest="output.report", action="store_const", const=False,
+                   help="skip report.html (output.report=false)")
+    g.add_argument("--master", dest="spark.master", help="Spark master for local runs (spark.master)")
+    g.add_argument("--conf", dest="spark.conf", action="append", metavar="KEY=VALUE",
+                   help="Spark setting, repeatable (spark.conf)")
+    g.add_argument("--mlflow", dest="mlflow.enabled", action="store_const", const=True,
+                   help="log to MLflow (mlflow.enabled)")
+    g.add_argument("--mlflow-tracking-uri", dest="mlflow.tracking_uri", help="(mlflow.tracking_uri)")
+    g.add_argument("--mlflow-experiment", dest="mlflow.experiment", help="(mlflow.experiment)")
+    if name != "assign":
+        g.add_argument("--metric", dest="model.metric", help="(model.metric)")
+        g.add_argument("--seed", dest="model.seed", type=int, help="(model.seed)")
+    if name == "fit":
+        g.add_argument("-k", "--k", dest="model.k", type=int, help="number of clusters (model.k)")
+    if name == "select-k":
+        g.add_argument("--ks", dest="select_k.ks", help="comma-separated candidate k values (select_k.ks)")
+    if name == "assign":
+        g.add_argument("--model", dest="assign.model", help="saved model or fit output directory (assign.model)")
+    p.add_argument("--log-level", default=argparse.SUPPRESS, help="sparkmed log level (default INFO)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    return p
+
+
+def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
+    from sparkmed.job.config import ConfigError
+
+    out = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def _job(args: argparse.Namespace, submitted: bool) -> int:
+    """Load + validate the config, run the command, map failures to exit codes (2 input, 1 runtime)."""
+    from sparkmed.errors import InputError
+    from sparkmed.job import config as C
+    from sparkmed.job.progress import setup_logging
+
+    err = logging.getLogger("sparkmed")
+    handler = None
+    try:
+        handler = setup_logging(getattr(args, "log_level", None) or "INFO", quiet=args.quiet)
+        overrides: list = list(args.overrides)
+        for dest, value in vars(args).items():
+            if "." not in dest or value is None:
+                continue
+            if dest == "input.options":
+                value = _pairs(value, "--option")
+            elif dest == "spark.conf":
+                value = _pairs(value, "--conf")
+            overrides.append((dest, value))
+        cfg = C.load(args.config, overrides)
+        if handler is not None:
+            from sparkmed.job.run import expected_phases
+
+            handler.total = expected_phases(args.command, cfg)
+        from sparkmed.job.run import run
+
+        metrics = run(args.command, cfg, submitted=submitted)
+    except InputError as e:
+        if handler is not None:
+            handler.finish()
+        print(f"sparkmed {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:
+        if handler is not None:
+            handler.finish()
+        err.error("sparkmed %s failed", args.command, exc_info=True)
+        print(f"sparkmed {args.command}: failed: {type(e).__name__}: {str(e).strip()[:2000]}", file=sys.stderr)
+        return 1
+    if handler is not None:
+        handler.finish()
+    summary = f"k={metrics['k']} n={metrics['n']} cost={metrics['cost']:.6g}"
+    if metrics.get("silhouette") is not None:
+        summary += f" silhouette={metrics['silhouette']:.4f}"
+    if metrics.get("best_k") is not None:
+        summary += f" (best k of {cfg['select_k']['ks']})"
+    print(f"sparkmed {args.command}: done: {summary} -> {metrics['output']}", file=sys.stderr)
+    return 0
+
+
+def _terminate_cleanly() -> None:
+    """SIGTERM (a killed spark-submit, a CI timeout) raises SystemExit so the staging directory is removed."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
+def main(argv: list[str] | None = None, *, submitted: bool = False) -> int:
     parser = argparse.ArgumentParser(prog="sparkmed", description="k-medoids clustering on Apache Spark")
-    parser.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+    parser.add_argument("--log-level", default=None,
+                        help="Python logging level (default WARNING for demo, INFO for the job commands)")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="cluster a generated example data set with local Spark")
     demo.add_argument("--rows", type=int, default=200_000)
@@ -65,11 +182,16 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--metric", default="euclidean")
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--master", default="local[2]")
+    _job_parser(sub, "fit", "fit k-medoids on a table or files and write medoids, assignments, model, metrics")
+    _job_parser(sub, "select-k", "fit every k of select_k.ks, keep the best (silhouette), write like fit")
+    _job_parser(sub, "assign", "label new data with a saved model: assignments and per-cluster metrics")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "demo":
+        logging.basicConfig(level=(args.log_level or "WARNING").upper(),
+                            format="%(asctime)s %(name)s %(levelname)s %(message)s")
         return _demo(args)
-    return 2
+    _terminate_cleanly()
+    return _job(args, submitted)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,8 @@
+"""The production job behind ``sparkmed fit | assign | select-k`` and ``jobs/kmedoids_job.py``.
+
+Modules: ``config`` (TOML schema, ``--set`` overrides, validation), ``io`` (pre-Spark path checks, reading
+the input, resolving feature columns), ``outputs`` (staging directory and atomic commit, Parquet/JSON
+writers), ``report`` (matplotlib plots + report.html), ``progress`` (console progress from the
+``sparkmed.progress`` logger), ``mlflow_log`` (optional MLflow logging) and ``run`` (the three commands).
+Nothing here is imported by the library itself: pyspark.ml users never pay for it.
+"""

@@ -1,0 +1,124 @@
+"""Reading the job's input and checking paths, split into what can be checked BEFORE Spark starts and after.
+
+Why: starting Spark costs seconds (minutes on a busy cluster); a missing input or an occupied output must be
+reported at once, with exit code 2 and nothing written.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sparkmed.errors import InputError
+
+
+def local_path(uri: str) -> Path | None:
+    """The local filesystem path of ``uri`` (plain path or ``file:``), or None for other schemes (hdfs:, s3a: ...)."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return Path(parsed.path if parsed.scheme == "file" else uri).expanduser()
+    return None
+
+
+def check_input_path(uri: str) -> None:
+    """A local input path (or glob) must exist; remote URIs are checked by Spark when it reads them."""
+    p = local_path(uri)
+    if p is None:
+        return
+    if any(c in str(p) for c in "*?["):
+        if not glob.glob(str(p)):
+            raise InputError(f"input path {uri!r} matches no file (config key 'input.path')")
+    elif not p.exists():
+        raise InputError(f"input path {uri!r} does not exist (config key 'input.path')")
+
+
+def check_output_path(uri: str, overwrite: bool) -> Path:
+    """The output must be a local directory path that is free (or ``overwrite``) and whose parent is writable.
+
+    The atomic rename that protects the previous output needs a local (or shared POSIX) filesystem, so other
+    schemes are refused here rather than half-supported.
+    """
+    p = local_path(uri)
+    if p is None:
+        raise InputError(f"output path {uri!r}: only local/shared filesystem paths are supported "
+                         "(config key 'output.path'); the job renames the finished output into place")
+    p = p.resolve()
+    if p.exists() and not p.is_dir():
+        raise InputError(f"output path {str(p)!r} exists and is not a directory (config key 'output.path')")
+    if p.exists() and not overwrite:
+        raise InputError(f"output path {str(p)!r} already exists; pass --overwrite (output.overwrite=true) to "
+                         "replace it")
+    parent = p.parent
+    while not parent.exists():  # the parent will be created: the first existing ancestor must be writable
+        parent = parent.parent
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"output path {str(p)!r} is not writable (directory {str(parent)!r}; config key "
+                         "'output.path')")
+    return p
+
+
+def model_path(uri: str) -> str:
+    """A saved model directory, or a fit output directory holding ``model/``; checked for local paths."""
+    p = local_path(uri)
+    if p is None:
+        return uri
+    if not p.exists():
+        raise InputError(f"model path {uri!r} does not exist (config key 'assign.model')")
+    if (p / "model").is_dir():
+        return str(p / "model")
+    return str(p)
+
+
+def read_input(spark, cfg_input: dict[str, Any]):
+    """The input DataFrame (lazy). Reader failures (bad format, unreadable files) become InputError."""
+    from py4j.protocol import Py4JJavaError
+    from pyspark.errors import PySparkException
+
+    where = f"table {cfg_input['table']!r}" if cfg_input["table"] else f"{cfg_input['format']} input " \
+            f"{cfg_input['path']!r}"
+    try:
+        if cfg_input["table"]:
+            df = spark.read.table(cfg_input["table"])
+        else:
+            reader = spark.read.format(cfg_input["format"]).options(**cfg_input["options"])
+            if cfg_input["schema"]:
+                reader = reader.schema(cfg_input["schema"])
+            df = reader.load(cfg_input["path"])
+        _ = df.schema  # forces schema inference: most format errors surface here, before the fit
+    except (PySparkException, Py4JJavaError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise InputError(f"cannot read {where}: {first[:500]}") from e
+    if not df.columns:
+        raise InputError(f"{where} has no columns (wrong format? config key 'input.format')")
+    return df
+
+
+def resolve_features(df, features: list[str]) -> dict[str, Any]:
+    """``KMedoids`` feature params for the named columns: one vector/array column → featuresCol, else inputCols.
+
+    Checked here so the error names the config key and the available columns.
+    """
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql.types import ArrayType, NumericType
+
+    fields = {f.name: f.dataType for f in df.schema.fields}
+    missing = [c for c in features if c not in fields]
+    if missing:
+        raise InputError(f"config key 'input.features': column(s) {', '.join(missing)} not in the input "
+                         f"(columns: {', '.join(fields)})")
+    if len(features) == 1 and isinstance(fields[features[0]], VectorUDT | ArrayType):
+        return {"featuresCol": features[0]}
+    bad = [f"{c} ({fields[c].simpleString()})" for c in features if not isinstance(fields[c], NumericType)]
+    if bad:
+        raise InputError(f"config key 'input.features': column(s) {', '.join(bad)} are not numeric (use numeric "
+                         "columns, or exactly one vector/array column)")
+    return {"inputCols": list(features)}
+
+
+def check_column(df, name: str, key: str) -> None:
+    """An optional column named in the config (id, weight, assignment columns) must exist."""
+    if name and name not in df.columns:
+        raise InputError(f"config key {key!r}: column {name!r} not in the input (columns: {', '.join(df.columns)})")

@@ -1,0 +1,259 @@
+"""The three job commands (fit, select-k, assign): checks, Spark session, fit, outputs, commit.
+
+Order matters: everything that can be checked without Spark (config, input/model paths, output directory,
+optional extras) is checked first, so a bad invocation fails in about a second with exit code 2. Then the
+staging directory is created; from there on any failure removes it, and only a complete output is renamed
+into place (``outputs.Staging``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import sys
+from dataclasses import asdict, is_dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sparkmed.job import config as C
+from sparkmed.job import io
+from sparkmed.job.outputs import Staging, assignments_frame, medoids_frame, write_assignments, write_json
+from sparkmed.job.progress import Phases
+
+log = logging.getLogger("sparkmed")
+
+
+def expected_phases(command: str, cfg: dict) -> int:
+    """Rough number of progress lines a run prints (sizes the console bar; exceeding it is harmless)."""
+    per_fit = 5 + cfg["model"]["max_iter"]
+    if command == "assign":
+        return 5
+    fits = len(cfg["select_k"]["ks"]) if command == "select-k" else 1
+    return 2 + fits * per_fit + 5
+
+
+def start_spark(cfg: dict, submitted: bool):
+    """Under spark-submit: ``getOrCreate`` (master and resources come from spark-submit). Otherwise a local
+    session (``spark.master`` local[...]) or a client of the given master."""
+    from pyspark.sql import SparkSession
+
+    sc = cfg["spark"]
+    extra = dict(sc["conf"])
+    if sc["shuffle_partitions"]:
+        extra["spark.sql.shuffle.partitions"] = str(sc["shuffle_partitions"])
+    if submitted or not sc["master"]:
+        if submitted and cfg["spark"]["master"] != C.SCHEMA["spark"]["master"].default:
+            log.warning("spark.master=%s ignored: under spark-submit the master comes from --master",
+                        sc["master"])
+        builder = SparkSession.builder.appName(sc["app_name"])
+        for key, value in extra.items():
+            builder = builder.config(key, value)
+        return builder.getOrCreate()
+    if sc["master"].startswith("local"):
+        from sparkmed.session import local_session
+
+        return local_session(
+            sc["master"], sc["app_name"],
+            shuffle_partitions=sc["shuffle_partitions"] or max(4, 2 * (os.cpu_count() or 2)),
+            driver_memory=sc["driver_memory"] or None, extra_conf=extra,
+        )
+    builder = SparkSession.builder.master(sc["master"]).appName(sc["app_name"])
+    if sc["driver_memory"]:
+        builder = builder.config("spark.driver.memory", sc["driver_memory"])
+    for key, value in extra.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
+
+
+def versions(spark) -> dict[str, str]:
+    import numba
+    import numpy
+    import pandas
+    import pyarrow
+
+    import sparkmed
+
+    return {"sparkmed": sparkmed.__version__, "spark": spark.version, "python": platform.python_version(),
+            "numba": numba.__version__, "numpy": numpy.__version__, "pandas": pandas.__version__,
+            "pyarrow": pyarrow.__version__}
+
+
+def _plain(o: Any) -> Any:
+    return asdict(o) if is_dataclass(o) else (o._asdict() if hasattr(o, "_asdict") else dict(vars(o)))
+
+
+def model_metrics(model) -> dict[str, Any]:
+    """The training summary as plain JSON-able values."""
+    s = model.summary
+    return {
+        "k": int(s.k), "n": int(s.numRows), "cost": float(s.trainingCost), "mean_cost": float(s.meanCost),
+        "silhouette": float(s.medoidSilhouette), "cluster_sizes": [float(v) for v in s.clusterSizes],
+        "cluster_costs": [float(v) for v in s.clusterCosts], "medoid_ids": model.medoidIds(),
+        "rounds": [_plain(r) for r in s.rounds], "rounds_count": len(s.rounds),
+        "refine_mode": getattr(s, "refineMode", None), "refine_passes": [_plain(p) for p in s.refinePasses],
+        "refine_passes_count": len(s.refinePasses),
+        "fit_phases_seconds": {k: round(float(v), 3) for k, v in s.timings.items()},
+    }
+
+
+def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
+    """Run one command end to end; returns the metrics written to metrics.json. Raises InputError (exit 2)
+    for bad config/input/paths and anything else (exit 1) for runtime failures, leaving no output behind."""
+    C.check_for(command, cfg)
+    inp, outc = cfg["input"], cfg["output"]
+    if inp["path"]:
+        io.check_input_path(inp["path"])
+    model_dir = io.model_path(cfg["assign"]["model"]) if command == "assign" else None
+    out = io.check_output_path(outc["path"], outc["overwrite"])
+    report_skip = None
+    if command != "assign" and outc["report"]:
+        from sparkmed.job.report import matplotlib_available
+
+        report_skip = matplotlib_available()
+        if report_skip:
+            log.warning("report skipped: %s", report_skip)
+    elif command != "assign":
+        report_skip = "disabled (output.report = false)"
+
+    started = datetime.now(timezone.utc)
+    staging = Staging(out, outc["overwrite"])
+    log.info("staging output in %s", staging.dir)
+    phases = Phases()
+    spark = None
+    try:
+        spark = phases.run("session", start_spark, cfg, submitted)
+        df = phases.run("read", io.read_input, spark, inp)
+        if command == "assign":
+            metrics = _assign(spark, df, cfg, model_dir, staging.dir, phases)
+        else:
+            metrics = _fit(spark, df, cfg, command, staging.dir, phases, report_skip)
+        metrics.update({
+            "command": command, "status": "ok",
+            "input": {"path": inp["path"] or None, "table": inp["table"] or None, "format": inp["format"]},
+            "output": str(out),
+            "phases_seconds": phases.seconds,
+            "spark": {"master": spark.conf.get("spark.master", None), "app_id": spark.conf.get("spark.app.id", None),
+                      "submitted": submitted},
+            "versions": versions(spark), "argv": sys.argv,
+            "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
+            "config": cfg,
+        })
+        write_json(staging.dir / "metrics.json", metrics)
+        if cfg["mlflow"]["enabled"]:
+            from sparkmed.job.mlflow_log import log_run
+
+            metrics["mlflow"] = phases.run("mlflow", log_run, cfg, metrics, staging.dir)
+            write_json(staging.dir / "metrics.json", metrics)
+        staging.commit()
+        return metrics
+    except BaseException:
+        staging.abort()
+        raise
+    finally:
+        if spark is not None and not submitted:
+            spark.stop()
+
+
+def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_skip: str | None) -> dict:
+    from sparkmed import KMedoids
+
+    inp, outc = cfg["input"], cfg["output"]
+    feature_params = io.resolve_features(df, inp["features"])
+    io.check_column(df, inp["id"], "input.id")
+    io.check_column(df, inp["weight"], "input.weight")
+    for c in outc["assignment_columns"]:
+        io.check_column(df, c, "output.assignment_columns")
+    params = {**C.kmedoids_params(cfg), **feature_params}
+    if inp["id"]:
+        params["idCol"] = inp["id"]
+    if inp["weight"]:
+        params["weightCol"] = inp["weight"]
+    extra: dict[str, Any] = {}
+    selection = None
+    if command == "select-k":
+        from sparkmed.selection import select_k
+
+        params.pop("k")
+        result = phases.run("select-k", select_k, df, list(cfg["select_k"]["ks"]), **params)
+        model = result.model
+        selection = [dict(row) for row in result.table]
+        extra = {"best_k": int(result.best_k), "selection": selection}
+        write_json(out / "selection.json", {"best_k": int(result.best_k), "table": selection})
+    else:
+        model = phases.run("fit", KMedoids(**params).fit, df)
+    metrics = {**model_metrics(model), **extra}
+    log.info("fit: k=%d n=%d cost=%.6g mean=%.6g silhouette=%.4f", metrics["k"], metrics["n"], metrics["cost"],
+             metrics["mean_cost"], metrics["silhouette"])
+
+    phases.run("write model", model.write().save, str(out / "model"))
+    phases.run("write medoids",
+               lambda: medoids_frame(spark, model, df, inp["id"] or None).coalesce(1).write.parquet(
+                   str(out / "medoids")))
+    if outc["assignments"]:
+        extra_cols = list(outc["assignment_columns"]) or ([] if inp["id"] else list(inp["features"]))
+        frame = assignments_frame(model, df, inp["id"] or None, extra_cols)
+        metrics["assignments"] = phases.run("write assignments", write_assignments, frame, out / "assignments",
+                                            metrics["n"], metrics["k"], outc["partitioning"], outc["rows_per_file"])
+    if report_skip is None:
+        from sparkmed.job.report import sample_points, write_report
+
+        def report() -> list[str]:
+            x, labels = sample_points(model, df, feature_params, metrics["n"], outc["report_sample"],
+                                      cfg["model"]["seed"])
+            metrics["report_sample_rows"] = len(labels)
+            return write_report(out, {**metrics, "command": command, "phases_seconds": phases.seconds}, x, labels,
+                                model.medoids(), selection)
+
+        metrics["report"] = {"html": "report.html", "plots": phases.run("report", report)}
+    else:
+        metrics["report"] = {"skipped": report_skip}
+    return metrics
+
+
+def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> dict:
+    """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json."""
+    from pyspark.sql import functions as F
+
+    from sparkmed import KMedoidsModel
+
+    inp, outc = cfg["input"], cfg["output"]
+    model = phases.run("load model", KMedoidsModel.load, model_dir)
+    if inp["features"]:  # the new data may name its feature columns differently
+        feature_params = io.resolve_features(df, inp["features"])
+        for name in ("featuresCol", "inputCols"):
+            model.clear(model.getParam(name))
+        for name, value in feature_params.items():
+            model.set(model.getParam(name), value)
+    id_col = inp["id"] or (model.getIdCol() if model.getIdCol() in df.columns else None)
+    io.check_column(df, id_col or "", "input.id")
+    for c in outc["assignment_columns"]:
+        io.check_column(df, c, "output.assignment_columns")
+    spec = model._feature_spec()
+    needed = list(spec.inputCols) if spec.inputCols else [spec.featuresCol]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise io.InputError(f"the model's feature column(s) {', '.join(missing)} are not in the input; name the "
+                            f"input's columns with input.features (--features) (columns: {', '.join(df.columns)})")
+    n = phases.run("count", df.count)
+    k = int(model.medoids().shape[0])
+    frame = assignments_frame(model, df, id_col, list(outc["assignment_columns"]))
+    how = phases.run("write assignments", write_assignments, frame, out / "assignments", n, k,
+                     outc["partitioning"], outc["rows_per_file"])
+
+    def stats() -> list:
+        written = spark.read.parquet(str(out / "assignments"))
+        return written.groupBy("cluster").agg(F.count("*").alias("n"), F.sum("distance").alias("cost")).collect()
+
+    rows = {r["cluster"]: r for r in phases.run("statistics", stats)}
+    sizes = [int(rows[c]["n"]) if c in rows else 0 for c in range(k)]
+    costs = [float(rows[c]["cost"] or 0.0) if c in rows else 0.0 for c in range(k)]
+    assigned = sum(sizes)
+    return {
+        "k": k, "n": int(n), "assigned": assigned, "unassigned": int(rows[None]["n"]) if None in rows else 0,
+        "cost": sum(costs), "mean_cost": sum(costs) / assigned if assigned else None,
+        "cluster_sizes": sizes, "cluster_costs": costs, "medoid_ids": model.medoidIds(),
+        "model": model_dir, "metric": model.getMetric(), "assignments": how,
+    }
+
