@@ -9,13 +9,25 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["InputError", "KMedoids", "KMedoidsModel", "KMedoidsSummary", "__version__"]
+__all__ = [
+    "InputError",
+    "KMedoids",
+    "KMedoidsModel",
+    "KMedoidsSummary",
+    "MedoidSilhouetteEvaluator",
+    "SelectKResult",
+    "__version__",
+    "select_k",
+]
 
 _LAZY = {
     "InputError": "sparkmed.errors",
     "KMedoids": "sparkmed.estimator",
     "KMedoidsModel": "sparkmed.estimator",
     "KMedoidsSummary": "sparkmed.estimator",
+    "MedoidSilhouetteEvaluator": "sparkmed.evaluation",
+    "SelectKResult": "sparkmed.selection",
+    "select_k": "sparkmed.selection",
 }
 
 

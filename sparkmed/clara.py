@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -189,6 +191,22 @@ def _collect_pool(samples: DataFrame, size: int, has_id: bool) -> MedoidSet:
 def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
     """Fit k medoids to ``df`` (see module doc). Raises ``InputError`` before any clustering on bad input."""
     check_params(params)
+    S = params.numSamples
+    sids = [r * S + s for r in range(params.maxIter) for s in range(S)]
+    with prepared_data(df, spec, params, sids) as (stats, samples, blocks, timings):
+        best, rounds = _clara_rounds(blocks, samples, params, stats, timings)
+        return finish(blocks, samples, spec, params, stats, best, rounds, timings)
+
+
+@contextmanager
+def prepared_data(
+    df: DataFrame, spec: FeatureSpec, params: FitParams, sids: list[int]
+) -> Iterator[tuple[DataStats, DataFrame, DataFrame, dict[str, float]]]:
+    """Validate ``df`` and prepare what every fit reads: (stats, samples, blocks, timings).
+
+    Passes 1–3 of the module doc: validate + count, draw the samples ``sids`` plus the refinement pool in one
+    JVM pass (persisted), pack the features into blocks (persisted). Both caches are released on exit.
+    """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # The prepared rows are NOT cached: caching array rows costs more (measured ~1.7 µs/row here) than
@@ -201,12 +219,11 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
         _phase_done(timings, "validate", t0)
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
         t = time.perf_counter()
-        S = params.numSamples
-        sids = [r * S + s for r in range(params.maxIter) for s in range(S)] + [POOL_SID]
+        all_sids = [*sids, POOL_SID]
         samples = draw_samples(
-            prepared, sids, sample_size=params.sample_size(), n_keys=stats.approx_keys, seed=params.seed
+            prepared, all_sids, sample_size=params.sample_size(), n_keys=stats.approx_keys, seed=params.seed
         ).persist()
-        _describe(prepared, f"draw {len(sids)} samples")
+        _describe(prepared, f"draw {len(all_sids)} samples")
         samples.count()
         _phase_done(timings, "sample", t)
         t = time.perf_counter()
@@ -215,18 +232,18 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
         blocks.count()
         _describe(prepared, None)
         _phase_done(timings, "pack", t)
-        return _fit_validated(blocks, samples, spec, params, stats, timings)
+        yield stats, samples, blocks, timings
     finally:
         for cached in (samples, blocks):
             if cached is not None:
                 cached.unpersist()
 
 
-def _fit_validated(
+def finish(
     blocks: DataFrame, samples: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats,
-    timings: dict[str, float],
+    best: MedoidSet, rounds: list[RoundInfo], timings: dict[str, float],
 ) -> FitResult:
-    best, rounds = _clara_rounds(blocks, samples, params, stats, timings)
+    """Refine the best sample solution on the full data (passes 5) and compute the final statistics (pass 6)."""
     t = time.perf_counter()
     refine_passes: list[RefinePass] = []
     refined = None

@@ -22,14 +22,13 @@ from pyspark.ml.param.shared import (
     HasSeed,
     HasWeightCol,
 )
-from pyspark.ml.util import MLReadable, MLWritable
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkmed.clara import FitParams, FitResult, RoundInfo, fit
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column, row_key
-from sparkmed.persistence import SparkmedReader, SparkmedWriter, read_medoid_rows
+from sparkmed.persistence import PersistedParams, read_medoid_rows
 from sparkmed.refine import RefinePass
 
 #: Column metadata key under which ``transform`` records the medoids on the prediction column, so that
@@ -138,34 +137,7 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
         )
 
 
-class _Persisted(MLReadable, MLWritable):
-    """save/load through ``sparkmed.persistence`` (metadata JSON + Parquet; works under Spark Connect)."""
-
-    def write(self) -> SparkmedWriter:
-        return SparkmedWriter(self)
-
-    @classmethod
-    def read(cls) -> SparkmedReader:
-        return SparkmedReader(cls)
-
-    def _persisted_metadata(self) -> dict:
-        return {"sparkmedVersion": _version()}
-
-    def _persisted_rows(self) -> list | None:
-        return None
-
-    @classmethod
-    def _from_persisted(cls, session, path: str, meta: dict):
-        return cls()
-
-
-def _version() -> str:
-    from sparkmed import __version__
-
-    return __version__
-
-
-class KMedoids(Estimator, _KMedoidsParams, _Persisted):
+class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
     """k-medoids clustering of a Spark DataFrame with any supported dissimilarity.
 
     FasterCLARA rounds (FasterPAM on ``numSamples`` seeded samples per round on the executors, best medoids
@@ -317,7 +289,7 @@ class KMedoidsSummary:
         return [r.best_cost for r in self.rounds]
 
 
-class KMedoidsModel(Model, _KMedoidsParams, _Persisted):
+class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
     """Fitted k-medoids: the medoids (real rows) and a transform that assigns every row to its nearest one."""
 
     def __init__(self, medoids: np.ndarray | None = None, medoid_keys: np.ndarray | None = None,
@@ -443,7 +415,8 @@ class KMedoidsModel(Model, _KMedoidsParams, _Persisted):
                                self.getP())
         out = dataset.withColumn("_sm_assign", struct)
         pred = self.getOrDefault(self.predictionCol)
-        out = out.withColumn(pred, F.col("_sm_assign.prediction").alias(pred, metadata=self._prediction_metadata()))
+        # withMetadata, not alias(metadata=) inside withColumn: Spark Connect drops the latter.
+        out = out.withColumn(pred, F.col("_sm_assign.prediction")).withMetadata(pred, self._prediction_metadata())
         if self.getDistanceCol():
             out = out.withColumn(self.getDistanceCol(), F.col("_sm_assign.distance"))
         return out.drop("_sm_assign")

@@ -23,10 +23,11 @@ PARTIAL_SCHEMA = "part int, sums array<double>"
 BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
-def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
-    """Run ``fn(X, w) -> float64[length]`` on every block of ``blocks`` and return the total over all rows.
+def batch_sums(df: DataFrame, length: int, fn: Callable[[pa.RecordBatch], np.ndarray], description: str) -> np.ndarray:
+    """Run ``fn(arrow batch) -> float64[length]`` on every Arrow batch of ``df`` and return the total.
 
-    One Spark job. ``fn`` must be additive over disjoint row sets.
+    One Spark job; each task returns one vector, the driver adds them in partition order (deterministic).
+    ``fn`` must be additive over disjoint row sets.
     """
 
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
@@ -36,8 +37,7 @@ def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, descri
         numba.set_num_threads(1)
         acc = np.zeros(length, dtype=np.float64)
         for batch in batches:
-            for xs, ws in unpack(batch, dim):
-                acc += fn(xs, ws)
+            acc += fn(batch)
         ctx = TaskContext.get()
         part = ctx.partitionId() if ctx is not None else 0
         yield pa.RecordBatch.from_arrays(
@@ -45,16 +45,31 @@ def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, descri
             names=["part", "sums"],
         )
 
-    session = blocks.sparkSession
+    session = df.sparkSession
     set_job_description(session, description)
     try:
-        rows = blocks.mapInArrow(run, PARTIAL_SCHEMA).collect()
+        rows = df.mapInArrow(run, PARTIAL_SCHEMA).collect()
     finally:
         set_job_description(session, None)
     total = np.zeros(length, dtype=np.float64)
     for row in sorted(rows, key=lambda r: r["part"]):
         total += np.asarray(row["sums"], dtype=np.float64)
     return total
+
+
+def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
+    """Run ``fn(X, w) -> float64[length]`` on every block of ``blocks`` and return the total over all rows.
+
+    One Spark job (``batch_sums`` over the packed blocks). ``fn`` must be additive over disjoint row sets.
+    """
+
+    def per_batch(batch: pa.RecordBatch) -> np.ndarray:
+        acc = np.zeros(length, dtype=np.float64)
+        for xs, ws in unpack(batch, dim):
+            acc += fn(xs, ws)
+        return acc
+
+    return batch_sums(blocks, length, per_batch, description)
 
 
 def set_job_description(session, text: str | None) -> None:

@@ -18,7 +18,7 @@ from sparkmed.features import ID, KEY, W, X
 from sparkmed.sampling import SID, U
 
 SAMPLE_RESULT_SCHEMA = (
-    "sid int, n_points int, loss double, ok boolean, message string, "
+    "sid int, k int, n_points int, loss double, ok boolean, message string, "
     "medoid_keys array<long>, medoid_ids array<string>, medoids array<array<double>>"
 )
 
@@ -39,6 +39,7 @@ class SampleTask:
     carry_x: np.ndarray | None = None  # (k, d)
     carry_w: np.ndarray | None = None  # (k,)
     carry_ids: tuple[str, ...] | None = None
+    ks: tuple[int, ...] | None = None  # several k on every sample (select_k): one matrix, one fit per k
 
 
 def sample_seed(seed: int, sid: int) -> int:
@@ -46,7 +47,9 @@ def sample_seed(seed: int, sid: int) -> int:
     return (int(seed) * 0x9E3779B97F4A7C15 + sid + 1) % (2**31 - 1)
 
 
-def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool) -> dict:
+def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool) -> list[dict]:
+    """Fit one sample for k (or every k of ``task.ks``); one result row per k."""
+    from sparkmed.kernels.distances import pairwise
     from sparkmed.kernels.fit import cluster_points, merge_duplicates
 
     pdf = pdf.sort_values([U, KEY], kind="mergesort")
@@ -68,28 +71,34 @@ def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool
     rep, merged_w, _ = merge_duplicates(xs, ws)
     keys, xs, ids = keys[rep], xs[rep], ids[rep]
     m = len(keys)
-    base = {"sid": sid, "n_points": m}
-    if m < task.k:
-        return {**base, "loss": float("nan"), "ok": False, "medoid_keys": [], "medoid_ids": [], "medoids": [],
-                "message": f"sample {sid} has only {m} distinct points, fewer than k={task.k}"}
+    ks = task.ks or (task.k,)
+    failed = {"sid": sid, "n_points": m, "loss": float("nan"), "ok": False, "medoid_keys": [], "medoid_ids": [],
+              "medoids": []}
     if merged_w.sum() <= 0:
-        return {**base, "loss": float("nan"), "ok": False, "medoid_keys": [], "medoid_ids": [], "medoids": [],
-                "message": f"sample {sid} has zero total weight"}
+        return [{**failed, "k": k, "message": f"sample {sid} has zero total weight"} for k in ks]
     start = None
     if first_in_round and task.carry_keys is not None:
         start = np.searchsorted(keys, np.sort(task.carry_keys))
         start = start if np.all(keys[np.minimum(start, m - 1)] == np.sort(task.carry_keys)) else None
-    result = cluster_points(
-        xs, task.k, metric=task.metric, p=task.p, algorithm=task.algorithm, init=task.init,
-        medoids=start, weights=merged_w, random_state=sample_seed(task.seed, sid), max_iter=task.max_iter,
-    )
-    med = np.sort(result.medoids)  # canonical order: by key
-    return {
-        **base, "loss": float(result.loss), "ok": True, "message": None,
-        "medoid_keys": keys[med].tolist(),
-        "medoid_ids": [None if v is None else str(v) for v in ids[med]],
-        "medoids": xs[med].tolist(),
-    }
+    diss = pairwise(xs, task.metric, p=task.p, dtype=np.float32) if m >= min(ks) else None
+    out = []
+    for k in ks:
+        if m < k:
+            out.append({**failed, "k": k, "message": f"sample {sid} has only {m} distinct points, fewer than k={k}"})
+            continue
+        result = cluster_points(
+            xs, k, metric=task.metric, p=task.p, algorithm=task.algorithm, init=task.init,
+            medoids=start, weights=merged_w, random_state=sample_seed(task.seed, sid), max_iter=task.max_iter,
+            diss=diss,
+        )
+        med = np.sort(result.medoids)  # canonical order: by key
+        out.append({
+            "sid": sid, "k": k, "n_points": m, "loss": float(result.loss), "ok": True, "message": None,
+            "medoid_keys": keys[med].tolist(),
+            "medoid_ids": [None if v is None else str(v) for v in ids[med]],
+            "medoids": xs[med].tolist(),
+        })
+    return out
 
 
 def fit_samples(task: SampleTask, first_sid: int):
@@ -108,8 +117,9 @@ def fit_samples(task: SampleTask, first_sid: int):
             return
         pdf = pd.concat(parts, ignore_index=True)
         rows = [
-            _fit_one(task, int(sid), group, int(sid) == first_sid)
+            row
             for sid, group in pdf.groupby(SID, sort=True)
+            for row in _fit_one(task, int(sid), group, int(sid) == first_sid)
         ]
         yield pd.DataFrame(rows, columns=[c.split()[0] for c in SAMPLE_RESULT_SCHEMA.split(", ")])
 

@@ -24,6 +24,7 @@ from sparkmed.kernels.silhouette import (
     medoid_silhouette_samples,
     silhouette,
     silhouette_samples,
+    simplified_silhouette_samples,
 )
 from sparkmed.kernels.swap_delta import swap_deltas
 
@@ -48,6 +49,7 @@ __all__ = [
     "score_candidates",
     "silhouette",
     "silhouette_samples",
+    "simplified_silhouette_samples",
     "swap_deltas",
     "total_cost",
 ]

@@ -46,16 +46,19 @@ def cluster_points(
     weights: np.ndarray | None = None,
     random_state: int | None = None,
     max_iter: int = 100,
+    diss: np.ndarray | None = None,
 ) -> KMedoidsResult:
     """Run ``algorithm`` on the points X (m × d) with the dissimilarity ``metric``.
 
     ``medoids`` (row indices into X) overrides ``init``. Weights default to 1. The caller merges
     duplicates first if it wants to (``merge_duplicates``). Cost: the matrix O(m²·d) plus the algorithm
-    (FasterPAM O(m²) per candidate cycle).
+    (FasterPAM O(m²) per candidate cycle). ``diss``: the matrix of X if already built (fitting several k
+    on one sample builds it once).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm '{algorithm}'; valid algorithms: {', '.join(ALGORITHMS)}")
-    diss = pairwise(X, metric, p=p, dtype=np.float32)
+    if diss is None:
+        diss = pairwise(X, metric, p=p, dtype=np.float32)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if medoids is None:
         start = initialize(diss, k, init, random_state=random_state, weights=w)

@@ -75,6 +75,38 @@ def medoid_silhouette(dn: np.ndarray, ds: np.ndarray, weights: np.ndarray | None
 _SIL_BLOCK = 64  # points per parallel task
 
 
+def simplified_silhouette_samples(
+    X: np.ndarray, medoids: np.ndarray, labels: np.ndarray, metric: str = "euclidean", *, p: float = 2.0
+) -> np.ndarray:
+    """Simplified silhouette of every point for a given assignment (Hruschka et al. 2004, medoids as centres).
+
+    ``s(o) = (b - a) / max(a, b)`` with ``a = d(o, M[label(o)])`` and ``b = min_{j != label(o)} d(o, M[j])``;
+    ``s = 0`` where ``a == b == 0``. When every point is assigned to its nearest medoid this equals the medoid
+    silhouette ``1 - dn/ds``; it differs for other assignments. O(n k d).
+
+    Raises:
+        ValueError: bad points/medoids/metric (as :func:`sparkmed.kernels.distances.cross`), labels of the
+            wrong length or outside ``0..k-1``, or fewer than two medoids.
+    """
+    from sparkmed.kernels.distances import cross
+
+    D = cross(X, medoids, metric, p=p)
+    n, k = D.shape
+    if k < 2:
+        raise ValueError("the simplified silhouette needs at least two medoids")
+    lab = np.asarray(labels)
+    if lab.shape != (n,) or not np.issubdtype(lab.dtype, np.integer):
+        raise ValueError(f"labels must be {n} integers, got shape {lab.shape} of {lab.dtype}")
+    if n and (lab.min() < 0 or lab.max() >= k):
+        raise ValueError(f"labels must lie in 0..{k - 1}")
+    rows = np.arange(n)
+    a = D[rows, lab]
+    D[rows, lab] = np.inf
+    b = D.min(axis=1)
+    top = np.maximum(a, b)
+    return np.where(top > 0, (b - a) / np.where(top > 0, top, 1.0), 0.0)
+
+
 @numba.njit(cache=True, parallel=True, fastmath=False)
 def _silhouette_kernel(diss: np.ndarray, lab: np.ndarray, L: int, w: np.ndarray, out: np.ndarray) -> None:
     """Weighted classic silhouette of every point (definition in :func:`silhouette`). O(n^2 + n L)."""

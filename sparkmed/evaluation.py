@@ -1,0 +1,194 @@
+"""Distributed silhouettes for k-medoids, as functions and as a pyspark.ml ``Evaluator``.
+
+Two criteria, both computed in ONE pass over the data with O(k·d) state, for every metric:
+
+- **medoid silhouette** (Van der Laan et al. 2003; Lenssen & Schubert 2022):
+  ``s(o) = 1 - d1(o) / d2(o)``, ``d1``/``d2`` the distances to the nearest and second-nearest medoid
+  (``s = 0`` where ``d2 = 0``). It ignores the prediction column: it scores the medoids themselves.
+- **simplified silhouette** (Hruschka et al. 2004, medoids as centres):
+  ``s(o) = (b - a) / max(a, b)`` with ``a`` the distance to the medoid of the row's *predicted* cluster
+  and ``b`` the distance to the nearest other medoid. For predictions from ``KMedoidsModel.transform``
+  (nearest medoid) both criteria coincide; they differ for other assignments.
+
+The result is the (weighted) mean over all rows; larger is better, both lie in [-1, 1] (the medoid
+silhouette in [0, 1]).
+
+The medoids come either from a model/array given explicitly, or — so that the Evaluator works inside
+``CrossValidator`` / ``TrainValidationSplit``, which only hand it the transformed DataFrame — from the
+metadata ``KMedoidsModel.transform`` attaches to its prediction column (medoids, metric, feature columns).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+from pyspark import keyword_only
+from pyspark.ml.evaluation import Evaluator
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasPredictionCol, HasWeightCol
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkmed.errors import InputError
+from sparkmed.features import FeatureSpec, feature_column
+from sparkmed.passes import batch_sums
+from sparkmed.persistence import PersistedParams
+
+CRITERIA = ("medoidSilhouette", "simplifiedSilhouette")
+
+
+def _rows(x: pa.Array, dim: int) -> tuple[np.ndarray, np.ndarray]:
+    """(n × dim float64 features, mask of usable rows) of an Arrow list array (nulls/ragged/non-finite: unusable)."""
+    n = len(x)
+    valid = np.asarray(x.is_valid(), dtype=bool) if x.null_count else np.ones(n, dtype=bool)
+    lengths = x.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
+    ok = valid & (lengths == dim)
+    flat = x.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
+    if ok.all():
+        rows = flat.reshape(n, dim)
+    else:
+        rows = np.zeros((n, dim))
+        offsets = np.concatenate([[0], np.cumsum(lengths)])
+        for i in np.flatnonzero(ok):
+            rows[i] = flat[offsets[i] : offsets[i] + dim]
+    ok &= np.isfinite(rows).all(axis=1)
+    return np.ascontiguousarray(rows), ok
+
+
+def silhouette(
+    dataset: DataFrame,
+    medoids: np.ndarray,
+    *,
+    metric: str = "euclidean",
+    p: float = 2.0,
+    criterion: str = "medoidSilhouette",
+    featuresCol: str = "features",
+    inputCols: list[str] | None = None,
+    predictionCol: str = "prediction",
+    weightCol: str | None = None,
+) -> float:
+    """Weighted mean medoid or simplified silhouette of ``dataset`` for ``medoids`` (k × d): ONE pass.
+
+    ``predictionCol`` is read only for the simplified silhouette. Rows with null/non-finite features, a null
+    or out-of-range prediction, or a null/negative weight are an ``InputError`` naming the column.
+    """
+    if criterion not in CRITERIA:
+        raise InputError(f"criterion '{criterion}' is unknown; valid: {', '.join(CRITERIA)}")
+    med = np.ascontiguousarray(np.asarray(medoids, dtype=np.float64))
+    if med.ndim != 2 or med.shape[0] < 2:
+        raise InputError(f"medoids must be a k × d array with k ≥ 2, got shape {med.shape}")
+    k, dim = med.shape
+    spec = FeatureSpec(featuresCol=featuresCol, inputCols=tuple(inputCols) if inputCols else None)
+    cols = [feature_column(dataset, spec).alias("x")]
+    simplified = criterion == "simplifiedSilhouette"
+    if simplified:
+        if predictionCol not in dataset.columns:
+            raise InputError(f"predictionCol '{predictionCol}' is not a column of the DataFrame")
+        cols.append(F.col(predictionCol).cast("int").alias("label"))
+    cols.append((F.col(weightCol).cast("double") if weightCol else F.lit(1.0)).alias("w"))
+
+    def per_batch(batch: pa.RecordBatch) -> np.ndarray:
+        from sparkmed.kernels.assign import nearest_two
+        from sparkmed.kernels.silhouette import medoid_silhouette_samples, simplified_silhouette_samples
+
+        xs, ok = _rows(batch.column(0), dim)
+        w = batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False).astype(np.float64)
+        bad_w = ~np.isfinite(w) | (w < 0)
+        if simplified:
+            lab = batch.column(1).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+            bad_label = (lab < 0) | (lab >= k)
+        else:
+            bad_label = np.zeros(len(w), dtype=bool)
+        use = ok & ~bad_w & ~bad_label
+        if simplified:
+            s = simplified_silhouette_samples(xs[use], med, lab[use], metric, p=p)
+        else:
+            _, dn, ds = nearest_two(xs[use], med, metric, p=p)
+            s = medoid_silhouette_samples(dn, ds)
+        wu = w[use]
+        return np.array([float(np.dot(wu, s)), float(wu.sum()), float((~ok).sum()), float(bad_label.sum()),
+                         float(bad_w.sum())])
+
+    sums = batch_sums(dataset.select(*cols), 5, per_batch, f"{criterion} for k={k}")
+    if sums[2]:
+        raise InputError(f"{spec.describe()}: {int(sums[2])} row(s) have null, non-finite or wrongly sized "
+                         f"features (expected dimension {dim})")
+    if sums[3]:
+        raise InputError(f"predictionCol '{predictionCol}': {int(sums[3])} row(s) are null or outside 0..{k - 1}")
+    if sums[4]:
+        raise InputError(f"weightCol '{weightCol}': {int(sums[4])} row(s) are null, NaN or negative")
+    if not sums[1] > 0:
+        raise InputError("cannot evaluate: the data is empty or its total weight is zero")
+    return float(sums[0] / sums[1])
+
+
+def prediction_metadata(dataset: DataFrame, predictionCol: str) -> dict:
+    """The sparkmed metadata ``KMedoidsModel.transform`` put on ``predictionCol`` (medoids, metric, features)."""
+    from sparkmed.estimator import PREDICTION_METADATA_KEY
+
+    if predictionCol not in dataset.columns:
+        raise InputError(f"predictionCol '{predictionCol}' is not a column of the DataFrame")
+    meta = dataset.schema[predictionCol].metadata.get(PREDICTION_METADATA_KEY)
+    if not meta:
+        raise InputError(
+            f"column '{predictionCol}' carries no sparkmed medoids: evaluate the output of KMedoidsModel.transform, "
+            "or call sparkmed.evaluation.silhouette(df, medoids, ...) with the medoids"
+        )
+    if "medoids" not in meta:
+        raise InputError(
+            f"the model behind '{predictionCol}' is too large to travel in column metadata (k·d > 1e6): call "
+            "sparkmed.evaluation.silhouette(df, model.medoids(), ...) instead"
+        )
+    return meta
+
+
+class MedoidSilhouetteEvaluator(Evaluator, HasPredictionCol, HasWeightCol, PersistedParams):
+    """pyspark.ml Evaluator: mean medoid silhouette (default) or simplified silhouette of k-medoids predictions.
+
+    Reads the medoids, metric and feature columns from the prediction column's metadata (set by
+    ``KMedoidsModel.transform``), so it works in ``CrossValidator`` and ``TrainValidationSplit``.
+    Larger is better. One pass over the data.
+
+    >>> MedoidSilhouetteEvaluator().evaluate(model.transform(df))   # doctest: +SKIP
+    """
+
+    metricName = Param(Params._dummy(), "metricName", "medoidSilhouette | simplifiedSilhouette",
+                       TypeConverters.toString)
+
+    @keyword_only
+    def __init__(self, *, metricName: str = "medoidSilhouette", predictionCol: str = "prediction",
+                 weightCol: str | None = None):
+        super().__init__()
+        self._setDefault(metricName="medoidSilhouette", predictionCol="prediction")
+        self._set(**self._input_kwargs)
+
+    @keyword_only
+    def setParams(self, *, metricName: str = "medoidSilhouette", predictionCol: str = "prediction",
+                  weightCol: str | None = None) -> MedoidSilhouetteEvaluator:
+        return self._set(**self._input_kwargs)
+
+    def getMetricName(self) -> str:
+        return self.getOrDefault(self.metricName)
+
+    def setMetricName(self, value: str) -> MedoidSilhouetteEvaluator:
+        return self._set(metricName=value)
+
+    def setPredictionCol(self, value: str) -> MedoidSilhouetteEvaluator:
+        return self._set(predictionCol=value)
+
+    def setWeightCol(self, value: str) -> MedoidSilhouetteEvaluator:
+        return self._set(weightCol=value)
+
+    def isLargerBetter(self) -> bool:
+        return True
+
+    def _evaluate(self, dataset: DataFrame) -> float:
+        pred = self.getOrDefault(self.predictionCol)
+        meta = prediction_metadata(dataset, pred)
+        medoids = np.asarray(meta["medoids"], dtype=np.float64).reshape(int(meta["k"]), int(meta["dim"]))
+        weight = self.getOrDefault(self.weightCol) if self.isDefined(self.weightCol) else None
+        return silhouette(
+            dataset, medoids, metric=meta["metric"], p=float(meta["p"]), criterion=self.getMetricName(),
+            featuresCol=meta["featuresCol"], inputCols=meta.get("inputCols"), predictionCol=pred,
+            weightCol=weight or None,
+        )

@@ -1,0 +1,150 @@
+"""Choosing k: fit every k on the same samples, score all (k, sample) solutions in one full-data pass.
+
+The distributed counterpart of DynMSC (Lenssen & Schubert 2023), in the CLARA style of the fit:
+
+1. validate, draw ``numSamples`` samples (size for the largest k) and the refinement pool, pack blocks —
+   the same three passes as a single fit, done once for all k;
+2. on the executors, every sample builds its dissimilarity matrix ONCE and runs the per-sample algorithm
+   for every k in ``ks`` (LAB init per k);
+3. ONE full-data pass computes, for every (k, sample) solution, its cost Σ w·d1 and its medoid silhouette
+   Σ w·(1 - d1/d2) (d1, d2: distances to the nearest and second-nearest medoid);
+4. **the rule**: for each k the solution with the lowest full-data cost wins (the CLARA criterion, as in a
+   fit); the best k is the one whose winner has the highest full-data medoid silhouette; ties (within 1e-12)
+   go to the smaller k;
+5. that k's winner is refined with full-data swaps and summarised exactly like ``KMedoids.fit`` would.
+
+Cost: the three preparatory passes + one scoring pass of O(n·Σk·numSamples) distances + the refinement of
+one k — instead of |ks| separate fits. The table's numbers are those of the unrefined sample solutions;
+the returned model's summary has the refined ones.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from sparkmed.clara import FitParams, RoundInfo, _describe, _phase_done, check_params, finish, prepared_data
+from sparkmed.errors import InputError
+from sparkmed.estimator import KMedoids, KMedoidsModel
+from sparkmed.passes import partition_sums
+from sparkmed.refine import MedoidSet
+from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
+from sparkmed.sampling import SID
+
+log = logging.getLogger("sparkmed")
+
+
+@dataclass
+class SelectKResult:
+    """What ``select_k`` found: the chosen k, the per-k table and the refined model for the chosen k."""
+
+    best_k: int
+    table: list[dict]
+    model: KMedoidsModel
+
+    def to_pandas(self):
+        """The table as a pandas DataFrame (k, cost, mean_cost, silhouette, candidates)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.table)
+
+
+def _check_ks(ks: Iterable[int]) -> tuple[int, ...]:
+    try:
+        values = list(ks)
+    except TypeError:
+        raise InputError(f"ks must be an iterable of integers ≥ 2, got {ks!r}") from None
+    if not values:
+        raise InputError("ks is empty: give at least one k ≥ 2")
+    for k in values:
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 2:
+            raise InputError(f"ks must contain integers ≥ 2, got {k!r}")
+    return tuple(sorted({int(k) for k in values}))
+
+
+def candidate_stats_pass(
+    blocks: DataFrame, dim: int, candidates: list[np.ndarray], metric: str, p: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(cost Σ w·d1, medoid-silhouette sum Σ w·s, Σ w) of every candidate medoid set (any k each): ONE pass."""
+    from sparkmed.kernels.assign import nearest_two
+    from sparkmed.kernels.silhouette import medoid_silhouette_samples
+
+    cands = [np.ascontiguousarray(c, dtype=np.float64) for c in candidates]
+    c = len(cands)
+
+    def fn(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
+        out = np.empty(2 * c + 1)
+        for i, med in enumerate(cands):
+            _, dn, ds = nearest_two(xs, med, metric, p=p)
+            out[i] = float(np.dot(ws, dn))
+            out[c + i] = float(np.dot(ws, medoid_silhouette_samples(dn, ds)))
+        out[-1] = float(ws.sum())
+        return out
+
+    total = partition_sums(blocks, dim, 2 * c + 1, fn, f"score {c} candidate sets for several k")
+    return total[:c], total[c : 2 * c], float(total[-1])
+
+
+def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> SelectKResult:
+    """Pick k by the full-data medoid silhouette (rule in the module doc) and return the refined model.
+
+    ``params`` are ``KMedoids`` parameters (metric, seed, featuresCol/inputCols, idCol, weightCol,
+    numSamples, sampleSize, refine, ...); ``k`` and ``maxIter`` are not used (one sampling round).
+    The default sample size is the one for the largest k.
+    """
+    k_values = _check_ks(ks)
+    params.pop("k", None)
+    try:
+        estimator = KMedoids(k=max(k_values), **params)
+    except TypeError as exc:
+        raise InputError(f"select_k: {exc}") from None
+    base = estimator._fit_params()
+    for k in k_values:
+        check_params(replace(base, k=k, sampleSize=base.sample_size()))
+    spec = estimator._feature_spec()
+    S = base.numSamples
+    with prepared_data(dataset, spec, base, list(range(S))) as (stats, samples, blocks, timings):
+        t = time.perf_counter()
+        task = SampleTask(
+            k=max(k_values), sample_size=base.sample_size(), metric=base.metric, p=base.p,
+            algorithm=base.algorithm, init=base.init, max_iter=100, seed=base.seed, ks=k_values,
+        )
+        _describe(blocks, f"fit {S} samples for k in {list(k_values)}")
+        fitted = (
+            samples.filter(F.col(SID) < S).repartitionByRange(S, SID)
+            .mapInPandas(fit_samples(task, 0), SAMPLE_RESULT_SCHEMA).collect()
+        )
+        _describe(blocks, None)
+        good = sorted((r for r in fitted if r["ok"]), key=lambda r: (r["k"], r["sid"]))
+        usable = [k for k in k_values if any(r["k"] == k for r in good)]
+        if not usable:
+            messages = "; ".join(sorted({str(r["message"]) for r in fitted})) or "no sample drew any row"
+            raise InputError(f"no sample could be clustered for any k ({messages}); raise sampleSize")
+        cands = [np.array(r["medoids"], dtype=np.float64) for r in good]
+        costs, sils, w_sum = candidate_stats_pass(blocks, stats.dim, cands, base.metric, base.p)
+        table, winners = [], {}
+        for k in usable:
+            idx = [i for i, r in enumerate(good) if r["k"] == k]
+            i = min(idx, key=lambda j: (costs[j], j))
+            winners[k] = i
+            table.append({"k": k, "cost": float(costs[i]), "mean_cost": float(costs[i] / w_sum),
+                          "silhouette": float(sils[i] / w_sum), "candidates": len(idx)})
+        best_sil = max(row["silhouette"] for row in table)
+        best_k = min(row["k"] for row in table if row["silhouette"] >= best_sil - 1e-12)
+        _phase_done(timings, "select k", t)
+        for row in table:
+            log.info("sparkmed select_k: k=%d cost %.6g silhouette %.4f", row["k"], row["cost"], row["silhouette"])
+        w = good[winners[best_k]]
+        best = MedoidSet(np.array(w["medoid_keys"], dtype=np.int64), list(w["medoid_ids"]), cands[winners[best_k]])
+        rounds = [RoundInfo(1, len([r for r in good if r["k"] == best_k]), float(costs[winners[best_k]]), True,
+                            timings["select k"])]
+        final_params: FitParams = replace(base, k=best_k, sampleSize=base.sample_size())
+        result = finish(blocks, samples, spec, final_params, stats, best, rounds, timings)
+    model = estimator.copy({estimator.k: best_k})._model_from(result, dataset)
+    return SelectKResult(best_k=best_k, table=table, model=model)
