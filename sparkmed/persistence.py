@@ -22,7 +22,7 @@ import os
 from typing import Any
 
 import numpy as np
-from pyspark.ml.util import DefaultParamsReader, DefaultParamsWriter, MLReader, MLWriter
+from pyspark.ml.util import DefaultParamsReader, DefaultParamsWriter, MLReadable, MLReader, MLWritable, MLWriter
 from pyspark.sql import SparkSession
 
 from sparkmed.errors import InputError
@@ -161,3 +161,29 @@ class SparkmedReader(MLReader):
         except Exception as exc:  # noqa: BLE001 - unknown param names, wrong types: a foreign or newer save
             raise InputError(f"saved model '{path}': its parameters cannot be restored ({exc})") from None
         return instance
+
+
+class PersistedParams(MLReadable, MLWritable):
+    """Mixin: ``save``/``load``/``write``/``read`` through this module for a sparkmed Params class.
+
+    Subclasses with data override ``_persisted_metadata``, ``_persisted_rows`` and ``_from_persisted``.
+    """
+
+    def write(self) -> SparkmedWriter:
+        return SparkmedWriter(self)
+
+    @classmethod
+    def read(cls) -> SparkmedReader:
+        return SparkmedReader(cls)
+
+    def _persisted_metadata(self) -> dict:
+        from sparkmed import __version__
+
+        return {"sparkmedVersion": __version__}
+
+    def _persisted_rows(self) -> list | None:
+        return None
+
+    @classmethod
+    def _from_persisted(cls, session: SparkSession, path: str, meta: dict) -> Any:
+        return cls()
