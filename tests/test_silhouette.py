@@ -131,3 +131,34 @@ def test_silhouette_validation():
         sil.silhouette(np.full((2, 2), np.nan), [0, 1])
     with pytest.raises(ValueError, match="weights must have length 2"):
         sil.silhouette(np.zeros((2, 2)), [0, 1], weights=[1.0])
+
+
+# -------------------------------------------------------------------------------- simplified silhouette
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "cosine"])
+def test_simplified_silhouette_matches_naive(metric):
+    from naive_metrics import naive_cross
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(200, 3))
+    M = X[[3, 50, 120, 199]]
+    labels = rng.integers(0, 4, 200)
+    D = naive_cross(X, M, metric)
+    a = D[np.arange(200), labels]
+    b = np.array([min(D[i, j] for j in range(4) if j != labels[i]) for i in range(200)])
+    want = np.array([(bb - aa) / max(aa, bb) if max(aa, bb) > 0 else 0.0 for aa, bb in zip(a, b, strict=True)])
+    got = sil.simplified_silhouette_samples(X, M, labels, metric)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    nearest = D.argmin(axis=1)
+    srt = np.sort(D, axis=1)
+    np.testing.assert_allclose(sil.simplified_silhouette_samples(X, M, nearest, metric),
+                               sil.medoid_silhouette_samples(srt[:, 0], srt[:, 1]), rtol=1e-12, atol=1e-12)
+
+
+def test_simplified_silhouette_rejects_bad_labels():
+    X = np.zeros((3, 2))
+    with pytest.raises(ValueError, match="labels must lie"):
+        sil.simplified_silhouette_samples(X, X[:2] + [[0, 0], [1, 1]], np.array([0, 2, 1]))
+    with pytest.raises(ValueError, match="at least two medoids"):
+        sil.simplified_silhouette_samples(X, X[:1], np.array([0, 0, 0]))
