@@ -8,6 +8,9 @@ and during fit 2 this test finds one executor of THIS application (``CoarseGrain
 blocks and running round-1 tasks are lost and must be recomputed from lineage on the surviving or the
 replacement executor. Sampling keyed by row hashes and partition-ordered sums make the result independent
 of which executor ran what, so fit 2 must return exactly fit 1's medoids and cost.
+
+The same test on a standalone cluster (master + 2 workers from ``scripts/cluster_up.sh``) is marked
+``cluster`` and ``slow`` (a cluster start adds ~30 s and a second application start to the 70 s above).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import json
 import os
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +30,7 @@ from pathlib import Path
 import pytest
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 DRIVER = HERE / "fault_driver.py"
 
 SESSION_TIMEOUT_S = 120  # local-cluster needs ~30 s to a session on this machine
@@ -120,11 +125,12 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys):
+def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) -> None:
+    """Fit twice on ``master``; kill -9 one executor right after fit 2 packed the data; compare the fits."""
     driver = DriverProcess(
-        ["--master", "local-cluster[2,1,1024]", "--rows", "300000", "--dim", "4", "--k", "6",
+        ["--master", master, "--rows", "300000", "--dim", "4", "--k", "6",
          "--partitions", "8", "--seed", "17", "--fits", "2"],
-        tmp_path / "driver.stderr",
+        stderr_path,
     )
     try:
         _, _, app = driver.next_tagged(("SPARKMED_APP",), time.monotonic() + SESSION_TIMEOUT_S, "session start")
@@ -169,7 +175,7 @@ def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys):
         lost_logged = f"Lost executor {victim_id}" in driver.stderr_path.read_text(errors="replace")
         with capsys.disabled():
             print(
-                f"\n[fault] app {app_id}: killed executor {victim_id} (pid {victim_pid}) right after "
+                f"\n[fault] {master}, app {app_id}: killed executor {victim_id} (pid {victim_pid}) right after "
                 f"'phase pack done' of fit 2; fit 2 finished {finished_at - killed_at:.1f} s after the kill "
                 f"({disturbed['seconds']:.1f} s in all vs {undisturbed['seconds']:.1f} s for fit 1, which "
                 f"includes compiling); executors at the end: {disturbed['executors']}; driver logged the "
@@ -180,3 +186,37 @@ def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys):
     finally:
         driver.stop()
 
+
+
+def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys):
+    """local-cluster[2,1,1024]: two executor JVMs started by the driver JVM's in-process workers."""
+    kill_one_executor_during_second_fit("local-cluster[2,1,1024]", tmp_path / "driver.stderr", capsys)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.cluster
+@pytest.mark.slow
+def test_executor_killed_mid_fit_on_standalone_cluster(tmp_path, capsys):
+    """The same on a real standalone cluster (``scripts/cluster_up.sh``: master + 2 workers of 1 core).
+
+    Own state dir and free ports, so it cannot touch another cluster on this machine; stopped with
+    ``scripts/cluster_down.sh``, which stops exactly the PIDs this start recorded.
+    """
+    up, down = ROOT / "scripts" / "cluster_up.sh", ROOT / "scripts" / "cluster_down.sh"
+    if not (up.exists() and down.exists()):
+        pytest.skip("scripts/cluster_up.sh / cluster_down.sh are not there")
+    port = _free_port()
+    env = dict(os.environ, CLUSTER_STATE=str(tmp_path / "cluster"), MASTER_PORT=str(port),
+               MASTER_WEBUI_PORT=str(_free_port()), WORKERS="2", WORKER_CORES="1", WORKER_MEMORY="2g",
+               CLUSTER_WAIT="120", PYTHON=sys.executable)
+    try:
+        started = subprocess.run(["bash", str(up)], env=env, capture_output=True, text=True, timeout=180)
+        assert started.returncode == 0, started.stdout + started.stderr
+        kill_one_executor_during_second_fit(f"spark://127.0.0.1:{port}", tmp_path / "driver.stderr", capsys)
+    finally:
+        subprocess.run(["bash", str(down)], env=env, capture_output=True, text=True, timeout=120)
