@@ -36,6 +36,7 @@ progress = logging.getLogger("sparkmed.progress")
 
 POOL_SID = 1_000_000  # sample id of the refinement candidate pool
 REFINE_MODES = ("swaps", "medoids", "none")
+USER_ONLY_METRICS = ("dice",)  # user names that map to a registry metric only through an encoding (set_dice)
 INITS = ("lab", "kmedoids++", "random", "first", "build")
 
 
@@ -120,11 +121,12 @@ def check_params(params: FitParams) -> None:
         raise InputError(f"k must be an integer ≥ 2, got {params.k!r}")
     if params.k < 2:
         raise InputError(f"k must be ≥ 2, got {params.k}")
-    try:
-        metric_code(params.metric)
-        check_metric_params(params.metric, params.p)
-    except ValueError as exc:
-        raise InputError(f"metric: {exc}") from None
+    if params.metric not in USER_ONLY_METRICS:
+        try:
+            metric_code(params.metric)
+            check_metric_params(params.metric, params.p)
+        except ValueError as exc:
+            raise InputError(f"metric: {exc}; or dice (sets)") from None
     if params.algorithm not in ALGORITHMS:
         raise InputError(f"algorithm '{params.algorithm}' is unknown; valid: {', '.join(ALGORITHMS)}")
     if params.init not in INITS:

@@ -7,7 +7,8 @@ and wraps the result.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +26,8 @@ from pyspark.ml.param.shared import (
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.clara import FitParams, FitResult, RoundInfo, fit
+from sparkmed.clara import FitParams, FitResult, RoundInfo, check_params, fit
+from sparkmed.encoding import Encoding, pad_batch, plan_encoding
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column, row_key
 from sparkmed.persistence import PersistedParams, read_medoid_rows
@@ -78,13 +80,25 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
                   TypeConverters.toString)
     distanceCol = Param(Params._dummy(), "distanceCol",
                         "optional output column: distance to the assigned medoid", TypeConverters.toString)
+    vectorFormat = Param(
+        Params._dummy(), "vectorFormat",
+        "Vector features: auto (sparse encoding when the non-zeros are few and the metric is euclidean, "
+        "manhattan, cosine or jaccard) | dense | sparse", TypeConverters.toString,
+    )
+    columnTypes = Param(
+        Params._dummy(), "columnTypes",
+        "gower: per inputCol type numeric | ordinal | nominal | symm | asymm (default from the column type: "
+        "numeric, string -> nominal, boolean -> asymm)", TypeConverters.toListString,
+    )
+    columnWeights = Param(Params._dummy(), "columnWeights", "gower: per inputCol positive weights (default 1)",
+                          TypeConverters.toListFloat)
 
     def __init__(self, *args):
         super().__init__(*args)
         self._setDefault(
             k=2, metric="euclidean", p=2.0, algorithm="fasterpam", init="lab", maxIter=3, numSamples=5,
             sampleSize=0, refine="swaps", refinePasses=10, refineCandidates=0, maxSampleMemoryMB=1024.0,
-            seed=0, featuresCol="features", predictionCol="prediction",
+            seed=0, featuresCol="features", predictionCol="prediction", vectorFormat="auto",
         )
 
     def getK(self) -> int:
@@ -126,6 +140,15 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
     def getDistanceCol(self) -> str | None:
         return self.getOrDefault(self.distanceCol) if self.isDefined(self.distanceCol) else None
 
+    def getVectorFormat(self) -> str:
+        return self.getOrDefault(self.vectorFormat)
+
+    def getColumnTypes(self) -> list[str] | None:
+        return self.getOrDefault(self.columnTypes) if self.isDefined(self.columnTypes) else None
+
+    def getColumnWeights(self) -> list[float] | None:
+        return self.getOrDefault(self.columnWeights) if self.isDefined(self.columnWeights) else None
+
     def _feature_spec(self) -> FeatureSpec:
         input_cols = self.getOrDefault(self.inputCols) if self.isDefined(self.inputCols) else None
         weight = self.getOrDefault(self.weightCol) if self.isDefined(self.weightCol) else None
@@ -134,7 +157,13 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
             inputCols=tuple(input_cols) if input_cols else None,
             idCol=self.getIdCol() or None,
             weightCol=weight or None,
+            encoding=getattr(self, "_encoding", None),
         )
+
+    def _kernel_metric(self) -> str:
+        """The registry metric the kernels use (e.g. ``set_jaccard`` for metric ``jaccard`` on sets)."""
+        enc = getattr(self, "_encoding", None)
+        return enc.kernel_metric if enc is not None and enc.kind != "dense" else self.getMetric()
 
 
 class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
@@ -229,13 +258,36 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
             seed=g(self.seed), maxSampleMemoryMB=g(self.maxSampleMemoryMB),
         )
 
-    def _fit(self, dataset: DataFrame) -> KMedoidsModel:
-        result = fit(dataset, self._feature_spec(), self._fit_params())
-        return self._model_from(result, dataset)
+    def setVectorFormat(self, value: str) -> KMedoids:
+        return self._set(vectorFormat=value)
 
-    def _model_from(self, result: FitResult, dataset: DataFrame) -> KMedoidsModel:
+    def setColumnTypes(self, value: list[str]) -> KMedoids:
+        return self._set(columnTypes=value)
+
+    def setColumnWeights(self, value: list[float]) -> KMedoids:
+        return self._set(columnWeights=value)
+
+    def _plan(self, dataset: DataFrame, k: int | None = None) -> tuple[FeatureSpec, FitParams]:
+        """Check the parameters, then choose the features' encoding (``sparkmed.encoding``; one small pass for
+        non-dense data): the spec and the fit parameters in the kernels' terms."""
+        params = self._fit_params()
+        if k is not None:
+            params = replace(params, k=k)
+        check_params(params)
+        spec = self._feature_spec()
+        enc = plan_encoding(
+            dataset, spec.featuresCol, spec.inputCols, params.metric, vector_format=self.getVectorFormat(),
+            column_types=self.getColumnTypes(), column_weights=self.getColumnWeights(),
+        )
+        return replace(spec, encoding=enc), replace(params, metric=enc.kernel_metric)
+
+    def _fit(self, dataset: DataFrame) -> KMedoidsModel:
+        spec, params = self._plan(dataset)
+        return self._model_from(fit(dataset, spec, params), dataset, spec.encoding)
+
+    def _model_from(self, result: FitResult, dataset: DataFrame, encoding: Encoding) -> KMedoidsModel:
         """The model (with summary) for a fit result; also used by ``sparkmed.selection``."""
-        model = KMedoidsModel(result.medoids.x, result.medoids.keys, list(result.medoids.ids))
+        model = KMedoidsModel(result.medoids.x, result.medoids.keys, list(result.medoids.ids), encoding)
         self._copyValues(model)
         model._set(k=len(result.medoids.keys))
         model._summary = KMedoidsSummary.from_result(result, model, dataset)
@@ -293,15 +345,17 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
     """Fitted k-medoids: the medoids (real rows) and a transform that assigns every row to its nearest one."""
 
     def __init__(self, medoids: np.ndarray | None = None, medoid_keys: np.ndarray | None = None,
-                 medoid_ids: list | None = None):
+                 medoid_ids: list | None = None, encoding: Encoding | None = None):
         super().__init__()
+        self._encoding = encoding or Encoding()  # dense: the kernels use the metric Param itself
         self._medoids = None if medoids is None else np.asarray(medoids, dtype=np.float64)
         self._medoid_keys = None if medoid_keys is None else np.asarray(medoid_keys, dtype=np.int64)
         self._medoid_ids = medoid_ids
         self._summary: KMedoidsSummary | None = None
 
     def medoids(self) -> np.ndarray:
-        """The k × d medoid features (rows of the training data)."""
+        """The k × d medoid features (rows of the training data); for sparse, set and Gower features the
+        encoded rows (``sparkmed.encoding``) — ``medoidRows(df)`` gives the original rows."""
         return self._medoids.copy()
 
     def medoidIds(self) -> list:
@@ -346,7 +400,8 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
 
     def _persisted_metadata(self) -> dict:
         meta = {**super()._persisted_metadata(), "k": int(self._medoids.shape[0]),
-                "dim": int(self._medoids.shape[1]), "metric": self.getMetric(), "p": self.getP()}
+                "dim": int(self._medoids.shape[1]), "metric": self.getMetric(), "p": self.getP(),
+                "encoding": self._encoding.to_dict()}
         if self._summary is not None:
             s = self._summary
             meta["trainingSummary"] = {
@@ -370,7 +425,11 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         except (KeyError, TypeError, ValueError):
             raise InputError(f"saved model '{path}': metadata lacks k/dim (corrupted?)") from None
         x, keys, ids = read_medoid_rows(session, path, k, dim)
-        return cls(x, keys, ids)
+        try:
+            encoding = Encoding.from_dict(info.get("encoding"))
+        except TypeError:
+            raise InputError(f"saved model '{path}': its feature encoding cannot be read (corrupted?)") from None
+        return cls(x, keys, ids, encoding)
 
     @property
     def hasSummary(self) -> bool:
@@ -383,36 +442,48 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         return self._summary
 
     def predict(self, features) -> int:
-        """Cluster index of one feature vector (list, numpy array or pyspark.ml Vector)."""
+        """Cluster index of one dense feature vector (list, numpy array or pyspark.ml Vector); for sparse,
+        set or Gower features use ``transform``."""
         from sparkmed.kernels.assign import nearest_two
 
+        if self._encoding.kind != "dense":
+            raise InputError(f"predict() takes one dense vector; this model's features are {self._encoding.kind} "
+                             "encoded: use transform() on a DataFrame")
         x = np.asarray(features.toArray() if hasattr(features, "toArray") else features, dtype=np.float64)
-        labels, _, _ = nearest_two(x.reshape(1, -1), self._medoids, self.getMetric(), p=self.getP())
+        labels, _, _ = nearest_two(x.reshape(1, -1), self._medoids, self._kernel_metric(), p=self.getP())
         return int(labels[0])
 
     def computeCost(self, dataset: DataFrame) -> float:
-        """Sum over all rows of the (weighted) distance to the nearest medoid: one pass."""
-        from sparkmed.blocks import to_blocks
-        from sparkmed.features import prepare
-        from sparkmed.passes import score_candidates_pass
+        """Sum over all rows of the (weighted) distance to the nearest medoid: one pass.
 
-        dim = self._medoids.shape[1]
-        blocks = to_blocks(prepare(dataset, self._feature_spec()), dim)
-        return float(score_candidates_pass(blocks, dim, self._medoids[None], self.getMetric(), self.getP())[0])
+        Rows whose features are null or not finite are an ``InputError``.
+        """
+        spec = self._feature_spec()
+        a = assign_column(feature_column(dataset, spec, padded=False), self._medoids, self._kernel_metric(),
+                          self.getP(), self._encoding)
+        w = F.col(spec.weightCol).cast("double") if spec.weightCol else F.lit(1.0)
+        row = dataset.select(a.alias("a"), w.alias("w")).agg(
+            F.sum(F.col("a.distance") * F.col("w")).alias("cost"),
+            F.sum(F.col("a.distance").isNull().cast("long")).alias("bad"),
+        ).collect()[0]
+        if row["bad"]:
+            raise InputError(f"{spec.describe()}: {row['bad']} row(s) have null or non-finite features")
+        return float(row["cost"] or 0.0)
 
     def _prediction_metadata(self) -> dict:
         """What the evaluator needs to score these predictions without the model (column metadata)."""
         spec = self._feature_spec()
-        meta = {"metric": self.getMetric(), "p": self.getP(), "k": int(self._medoids.shape[0]),
-                "featuresCol": spec.featuresCol, "inputCols": list(spec.inputCols) if spec.inputCols else None}
+        meta = {"metric": self._kernel_metric(), "p": self.getP(), "k": int(self._medoids.shape[0]),
+                "featuresCol": spec.featuresCol, "inputCols": list(spec.inputCols) if spec.inputCols else None,
+                "encoding": json.dumps(self._encoding.to_dict())}
         if self._medoids.size <= MAX_METADATA_VALUES:
             meta["dim"] = int(self._medoids.shape[1])
             meta["medoids"] = self._medoids.ravel().tolist()  # row-major k × dim (Spark metadata: flat arrays)
         return {PREDICTION_METADATA_KEY: meta}
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        struct = assign_column(feature_column(dataset, self._feature_spec()), self._medoids, self.getMetric(),
-                               self.getP())
+        features = feature_column(dataset, self._feature_spec(), padded=False)
+        struct = assign_column(features, self._medoids, self._kernel_metric(), self.getP(), self._encoding)
         out = dataset.withColumn("_sm_assign", struct)
         pred = self.getOrDefault(self.predictionCol)
         # withMetadata, not alias(metadata=) inside withColumn: Spark Connect drops the latter.
@@ -422,33 +493,24 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         return out.drop("_sm_assign")
 
 
-def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float) -> F.Column:
+def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float,
+                  encoding: Encoding | None = None) -> F.Column:
     """Column expression: struct(prediction int, distance double) of each row's nearest medoid.
 
-    An Arrow UDF: the ``array<double>`` features arrive as an Arrow list array and are reshaped to n × d
-    without copying; rows with null or non-finite features get nulls.
+    An Arrow UDF: the ``array<double>`` features arrive as an Arrow list array (sparse/set rows unpadded,
+    padded per batch by ``encoding.pad_batch``); rows with null or non-finite features get nulls.
     """
     med = np.ascontiguousarray(medoids, dtype=np.float64)
-    dim = med.shape[1]
+    enc = encoding or Encoding()
 
     @F.arrow_udf("struct<prediction:int,distance:double>")
     def assign(x: pa.Array) -> pa.Array:
         from sparkmed.kernels.assign import nearest_two
+        from sparkmed.kernels.layout import repad
 
-        n = len(x)
-        valid = np.asarray(x.is_valid(), dtype=bool) if x.null_count else np.ones(n, dtype=bool)
-        flat = x.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
-        lengths = x.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-        ok = valid & (lengths == dim)
-        rows = np.zeros((n, dim))
-        if ok.all():
-            rows = flat.reshape(n, dim)
-        else:
-            offsets = np.concatenate([[0], np.cumsum(lengths)])
-            for i in np.flatnonzero(ok):
-                rows[i] = flat[offsets[i] : offsets[i] + dim]
-        ok &= np.isfinite(rows).all(axis=1)
-        labels, dn, _ = nearest_two(np.ascontiguousarray(rows), med, metric, p=p)
+        rows, ok, width = pad_batch(x, enc, med.shape[1])
+        targets = repad(med, enc.kind, width) if enc.padded else med
+        labels, dn, _ = nearest_two(rows, targets, metric, p=p)
         mask = pa.array(~ok)
         return pa.StructArray.from_arrays(
             [pa.array(labels.astype(np.int32), mask=~ok), pa.array(dn, mask=~ok)],
@@ -456,5 +518,3 @@ def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float
         )
 
     return assign(features)
-
-

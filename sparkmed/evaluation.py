@@ -20,6 +20,8 @@ metadata ``KMedoidsModel.transform`` attaches to its prediction column (medoids,
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pyarrow as pa
 from pyspark import keyword_only
@@ -29,30 +31,13 @@ from pyspark.ml.param.shared import HasPredictionCol, HasWeightCol
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from sparkmed.encoding import Encoding, pad_batch
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column
 from sparkmed.passes import batch_sums
 from sparkmed.persistence import PersistedParams
 
 CRITERIA = ("medoidSilhouette", "simplifiedSilhouette")
-
-
-def _rows(x: pa.Array, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(n × dim float64 features, mask of usable rows) of an Arrow list array (nulls/ragged/non-finite: unusable)."""
-    n = len(x)
-    valid = np.asarray(x.is_valid(), dtype=bool) if x.null_count else np.ones(n, dtype=bool)
-    lengths = x.value_lengths().fill_null(0).to_numpy(zero_copy_only=False)
-    ok = valid & (lengths == dim)
-    flat = x.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
-    if ok.all():
-        rows = flat.reshape(n, dim)
-    else:
-        rows = np.zeros((n, dim))
-        offsets = np.concatenate([[0], np.cumsum(lengths)])
-        for i in np.flatnonzero(ok):
-            rows[i] = flat[offsets[i] : offsets[i] + dim]
-    ok &= np.isfinite(rows).all(axis=1)
-    return np.ascontiguousarray(rows), ok
 
 
 def silhouette(
@@ -66,8 +51,12 @@ def silhouette(
     inputCols: list[str] | None = None,
     predictionCol: str = "prediction",
     weightCol: str | None = None,
+    encoding: Encoding | None = None,
 ) -> float:
     """Weighted mean medoid or simplified silhouette of ``dataset`` for ``medoids`` (k × d): ONE pass.
+
+    ``encoding``: the model's feature encoding for sparse, set or Gower features (then ``metric`` is the
+    kernel metric and ``medoids`` the encoded rows, as ``KMedoidsModel`` holds them).
 
     ``predictionCol`` is read only for the simplified silhouette. Rows with null/non-finite features, a null
     or out-of-range prediction, or a null/negative weight are an ``InputError`` naming the column.
@@ -78,8 +67,9 @@ def silhouette(
     if med.ndim != 2 or med.shape[0] < 2:
         raise InputError(f"medoids must be a k × d array with k ≥ 2, got shape {med.shape}")
     k, dim = med.shape
-    spec = FeatureSpec(featuresCol=featuresCol, inputCols=tuple(inputCols) if inputCols else None)
-    cols = [feature_column(dataset, spec).alias("x")]
+    enc = encoding or Encoding()
+    spec = FeatureSpec(featuresCol=featuresCol, inputCols=tuple(inputCols) if inputCols else None, encoding=enc)
+    cols = [feature_column(dataset, spec, padded=False).alias("x")]
     simplified = criterion == "simplifiedSilhouette"
     if simplified:
         if predictionCol not in dataset.columns:
@@ -89,9 +79,11 @@ def silhouette(
 
     def per_batch(batch: pa.RecordBatch) -> np.ndarray:
         from sparkmed.kernels.assign import nearest_two
+        from sparkmed.kernels.layout import repad
         from sparkmed.kernels.silhouette import medoid_silhouette_samples, simplified_silhouette_samples
 
-        xs, ok = _rows(batch.column(0), dim)
+        xs, ok, width = pad_batch(batch.column(0), enc, dim)
+        targets = repad(med, enc.kind, width) if enc.padded else med
         w = batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False).astype(np.float64)
         bad_w = ~np.isfinite(w) | (w < 0)
         if simplified:
@@ -101,9 +93,9 @@ def silhouette(
             bad_label = np.zeros(len(w), dtype=bool)
         use = ok & ~bad_w & ~bad_label
         if simplified:
-            s = simplified_silhouette_samples(xs[use], med, lab[use], metric, p=p)
+            s = simplified_silhouette_samples(xs[use], targets, lab[use], metric, p=p)
         else:
-            _, dn, ds = nearest_two(xs[use], med, metric, p=p)
+            _, dn, ds = nearest_two(xs[use], targets, metric, p=p)
             s = medoid_silhouette_samples(dn, ds)
         wu = w[use]
         return np.array([float(np.dot(wu, s)), float(wu.sum()), float((~ok).sum()), float(bad_label.sum()),
@@ -190,5 +182,5 @@ class MedoidSilhouetteEvaluator(Evaluator, HasPredictionCol, HasWeightCol, Persi
         return silhouette(
             dataset, medoids, metric=meta["metric"], p=float(meta["p"]), criterion=self.getMetricName(),
             featuresCol=meta["featuresCol"], inputCols=meta.get("inputCols"), predictionCol=pred,
-            weightCol=weight or None,
+            weightCol=weight or None, encoding=Encoding.from_dict(json.loads(meta.get("encoding") or "{}")),
         )

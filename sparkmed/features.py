@@ -21,6 +21,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparkmed.encoding import Encoding, encoded_column
 from sparkmed.errors import InputError
 
 KEY = "_sm_key"
@@ -40,6 +41,7 @@ class FeatureSpec:
     inputCols: tuple[str, ...] | None = None
     idCol: str | None = None
     weightCol: str | None = None
+    encoding: Encoding | None = None  # None or kind "dense": the plain numeric features
 
     def describe(self) -> str:
         """How the features are named in error messages."""
@@ -66,8 +68,16 @@ def _require_column(df: DataFrame, name: str, role: str) -> T.DataType:
     return fields[name]
 
 
-def feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
-    """The features as one ``array<double>`` column expression, after checking column names and types."""
+def feature_column(df: DataFrame, spec: FeatureSpec, *, padded: bool = True) -> Column:
+    """The features as one ``array<double>`` column expression: dense values, or the sparse/set/Gower
+    encoding of ``spec.encoding`` (``sparkmed.encoding``; ``padded=False`` leaves sparse/set rows unpadded)."""
+    if spec.encoding is not None and spec.encoding.kind != "dense":
+        return encoded_column(df, spec.featuresCol, spec.encoding, padded=padded)
+    return dense_feature_column(df, spec)
+
+
+def dense_feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
+    """The dense features as one ``array<double>`` column expression, after checking column names and types."""
     if spec.inputCols:
         for name in spec.inputCols:
             dtype = _require_column(df, name, "input column")

@@ -104,10 +104,10 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
         estimator = KMedoids(k=max(k_values), **params)
     except TypeError as exc:
         raise InputError(f"select_k: {exc}") from None
-    base = estimator._fit_params()
+    plain = estimator._fit_params()
     for k in k_values:
-        check_params(replace(base, k=k, sampleSize=base.sample_size()))
-    spec = estimator._feature_spec()
+        check_params(replace(plain, k=k, sampleSize=plain.sample_size()))
+    spec, base = estimator._plan(dataset)
     S = base.numSamples
     with prepared_data(dataset, spec, base, list(range(S))) as (stats, samples, blocks, timings):
         t = time.perf_counter()
@@ -146,5 +146,5 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
                             timings["select k"])]
         final_params: FitParams = replace(base, k=best_k, sampleSize=base.sample_size())
         result = finish(blocks, samples, spec, final_params, stats, best, rounds, timings)
-    model = estimator.copy({estimator.k: best_k})._model_from(result, dataset)
+    model = estimator.copy({estimator.k: best_k})._model_from(result, dataset, spec.encoding)
     return SelectKResult(best_k=best_k, table=table, model=model)
