@@ -49,8 +49,7 @@ def sample_seed(seed: int, sid: int) -> int:
 
 def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool) -> list[dict]:
     """Fit one sample for k (or every k of ``task.ks``); one result row per k."""
-    from sparkmed.kernels.distances import pairwise
-    from sparkmed.kernels.fit import cluster_points, merge_duplicates
+    from sparkmed.kernels.fit import cluster_points, merge_duplicates, sample_matrix
 
     pdf = pdf.sort_values([U, KEY], kind="mergesort")
     pdf = pdf.drop_duplicates(KEY, keep="first").head(task.sample_size)
@@ -80,7 +79,7 @@ def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool
     if first_in_round and task.carry_keys is not None:
         start = np.searchsorted(keys, np.sort(task.carry_keys))
         start = start if np.all(keys[np.minimum(start, m - 1)] == np.sort(task.carry_keys)) else None
-    diss = pairwise(xs, task.metric, p=task.p, dtype=np.float32) if m >= min(ks) else None
+    diss, factor = sample_matrix(xs, task.metric, task.p) if m >= min(ks) else (None, 1.0)
     out = []
     for k in ks:
         if m < k:
@@ -93,7 +92,7 @@ def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool
         )
         med = np.sort(result.medoids)  # canonical order: by key
         out.append({
-            "sid": sid, "k": k, "n_points": m, "loss": float(result.loss), "ok": True, "message": None,
+            "sid": sid, "k": k, "n_points": m, "loss": float(result.loss) * factor, "ok": True, "message": None,
             "medoid_keys": keys[med].tolist(),
             "medoid_ids": [None if v is None else str(v) for v in ids[med]],
             "medoids": xs[med].tolist(),

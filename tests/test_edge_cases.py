@@ -26,12 +26,8 @@ pytestmark = pytest.mark.spark
 BIG = 2.0**500  # ~3.3e150; a power of two, so x * BIG is exact and every distance scales exactly
 SMALL = 2.0**-500  # ~3.1e-151
 
-FLOAT32_MATRIX_BUG = (
-    "sparkmed/kernels/fit.py cluster_points builds the per-sample dissimilarity matrix with "
-    "pairwise(..., dtype=np.float32): distances above ~3.4e38 become inf (check_diss then raises "
-    "ValueError in the executor and the whole fit fails), distances below ~1.4e-45 become 0 (every sample "
-    "point looks identical, the sample medoids are arbitrary)"
-)
+# The per-sample float32 matrix used to overflow / underflow at these magnitudes; kernels.fit.sample_matrix
+# now rescales scale-homogeneous metrics by an exact power of two first (these tests were xfail before).
 
 
 def naive_cost(x: np.ndarray, medoids: np.ndarray, weights: np.ndarray | None = None) -> float:
@@ -90,7 +86,7 @@ def unit_fit(spark, mag_data):
 @pytest.mark.parametrize(
     "scale",
     [
-        pytest.param(BIG, id="1e150", marks=pytest.mark.xfail(strict=True, reason=FLOAT32_MATRIX_BUG)),
+        pytest.param(BIG, id="1e150"),
         pytest.param(SMALL, id="1e-150"),
     ],
 )
@@ -108,8 +104,8 @@ def test_extreme_magnitude_fit_is_finite_and_reports_the_naive_cost(spark, mag_d
 @pytest.mark.parametrize(
     "scale",
     [
-        pytest.param(BIG, id="1e150", marks=pytest.mark.xfail(strict=True, reason=FLOAT32_MATRIX_BUG)),
-        pytest.param(SMALL, id="1e-150", marks=pytest.mark.xfail(strict=True, reason=FLOAT32_MATRIX_BUG)),
+        pytest.param(BIG, id="1e150"),
+        pytest.param(SMALL, id="1e-150"),
     ],
 )
 def test_extreme_magnitude_fit_equals_the_unit_scale_fit(spark, mag_data, unit_fit, scale):
@@ -122,8 +118,8 @@ def test_extreme_magnitude_fit_equals_the_unit_scale_fit(spark, mag_data, unit_f
 @pytest.mark.parametrize(
     "scale",
     [
-        pytest.param(BIG, id="1e150", marks=pytest.mark.xfail(strict=True, reason=FLOAT32_MATRIX_BUG)),
-        pytest.param(SMALL, id="1e-150", marks=pytest.mark.xfail(strict=True, reason=FLOAT32_MATRIX_BUG)),
+        pytest.param(BIG, id="1e150"),
+        pytest.param(SMALL, id="1e-150"),
     ],
 )
 def test_kernel_sample_fit_is_scale_invariant(mag_data, scale):

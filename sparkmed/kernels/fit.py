@@ -6,6 +6,9 @@ dense dissimilarity matrix (float32: m² × 4 bytes), initialise, and run the ch
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 
 from sparkmed.kernels.alternating import alternating
@@ -34,6 +37,31 @@ def merge_duplicates(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np
     return first[order], merged, inverse
 
 
+#: Metrics with d(c·a, c·b) = c^degree · d(a, b): their sample matrix can be built on rescaled points.
+SCALE_DEGREE = {"euclidean": 1, "manhattan": 1, "chebyshev": 1, "minkowski": 1, "sqeuclidean": 2}
+_SAFE_SPREAD = (2.0**-40, 2.0**40)
+
+
+def sample_matrix(X: np.ndarray, metric: str = "euclidean", p: float = 2.0) -> tuple[np.ndarray, float]:
+    """The float32 dissimilarity matrix of a sample, and the factor that turns its losses into true ones.
+
+    float32 holds 3.4e38 down to 1.4e-45: points of magnitude 1e±150 would give inf or 0 distances. For
+    the scale-homogeneous metrics (:data:`SCALE_DEGREE`) whose spread (largest per-column range) lies outside
+    2^±40, the points are first multiplied by an exact power of two 2^e bringing the spread near 1; the
+    matrix is then 2^(e·degree) times the true one (same medoids), and the factor 2^(-e·degree) is
+    returned. Other data is untouched (factor 1). O(m²·d).
+    """
+    factor = 1.0
+    degree = SCALE_DEGREE.get(metric)
+    if degree is not None and X.shape[0] > 1:
+        spread = float(np.max(np.ptp(X, axis=0)))
+        if spread > 0 and not (_SAFE_SPREAD[0] <= spread <= _SAFE_SPREAD[1]):
+            e = -math.frexp(spread)[1]
+            X = np.ldexp(np.asarray(X, dtype=np.float64), e)
+            factor = math.ldexp(1.0, -e * degree)
+    return pairwise(X, metric, p=p, dtype=np.float32), factor
+
+
 def cluster_points(
     X: np.ndarray,
     k: int,
@@ -53,23 +81,26 @@ def cluster_points(
     ``medoids`` (row indices into X) overrides ``init``. Weights default to 1. The caller merges
     duplicates first if it wants to (``merge_duplicates``). Cost: the matrix O(m²·d) plus the algorithm
     (FasterPAM O(m²) per candidate cycle). ``diss``: the matrix of X if already built (fitting several k
-    on one sample builds it once).
+    on one sample builds it once); then the loss is in the matrix's units (see :func:`sample_matrix`).
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"unknown algorithm '{algorithm}'; valid algorithms: {', '.join(ALGORITHMS)}")
+    factor = 1.0
     if diss is None:
-        diss = pairwise(X, metric, p=p, dtype=np.float32)
+        diss, factor = sample_matrix(X, metric, p)
     w = None if weights is None else np.asarray(weights, dtype=np.float64)
     if medoids is None:
         start = initialize(diss, k, init, random_state=random_state, weights=w)
     else:
         start = np.asarray(medoids, dtype=np.int64)
     if algorithm == "fasterpam":
-        return fasterpam(diss, start, max_iter, random_state=random_state, weights=w)
-    if algorithm == "fastpam1":
-        return fastpam1(diss, start, max_iter, weights=w)
-    if algorithm == "pam":
-        return pam(diss, start, max_iter, weights=w)
-    if algorithm == "alternating":
-        return alternating(diss, start, max_iter, weights=w)
-    return clarans(diss, start, random_state=random_state, weights=w)
+        result = fasterpam(diss, start, max_iter, random_state=random_state, weights=w)
+    elif algorithm == "fastpam1":
+        result = fastpam1(diss, start, max_iter, weights=w)
+    elif algorithm == "pam":
+        result = pam(diss, start, max_iter, weights=w)
+    elif algorithm == "alternating":
+        result = alternating(diss, start, max_iter, weights=w)
+    else:
+        result = clarans(diss, start, random_state=random_state, weights=w)
+    return result if factor == 1.0 else replace(result, loss=result.loss * factor)
