@@ -8,6 +8,7 @@ into place (``outputs.Staging``).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
@@ -50,7 +51,11 @@ def start_spark(cfg: dict, submitted: bool):
         builder = SparkSession.builder.appName(sc["app_name"])
         for key, value in extra.items():
             builder = builder.config(key, value)
-        return builder.getOrCreate()
+        session = builder.getOrCreate()
+        # spark-submit's default log4j level is INFO: keep the console to sparkmed's progress and warnings.
+        with contextlib.suppress(Exception):  # Spark Connect has no sparkContext
+            session.sparkContext.setLogLevel("WARN")
+        return session
     if sc["master"].startswith("local"):
         from sparkmed.session import local_session
 
