@@ -183,7 +183,7 @@ def main(argv: list[str] | None = None, *, submitted: bool = False) -> int:
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--master", default="local[2]")
     _job_parser(sub, "fit", "fit k-medoids on a table or files and write medoids, assignments, model, metrics")
-    _job_parser(sub, "select-k", "evaluate every k of select_k.ks on shared samples, keep the best medoid silhouette, write like fit")
+    _job_parser(sub, "select-k", "try every k of select_k.ks, keep the best medoid silhouette, write like fit")
     _job_parser(sub, "assign", "label new data with a saved model: assignments and per-cluster metrics")
     args = parser.parse_args(argv)
     if args.command == "demo":
