@@ -1,5 +1,8 @@
 # Databricks notebook source
 # ruff: noqa: E402, F821  (a notebook: imports per cell; spark, dbutils, display are Databricks globals)
+
+# COMMAND ----------
+
 # MAGIC %md
 # MAGIC # k-medoids with sparkmed on Databricks
 # MAGIC
