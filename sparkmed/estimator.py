@@ -366,19 +366,21 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         """The medoids' row keys (xxhash64 of the idCol value, or of the features without an idCol)."""
         return self._medoid_keys.copy()
 
-    def medoidRows(self, dataset: DataFrame) -> DataFrame:
-        """The medoids' original rows of ``dataset`` (all its columns) with a leading ``cluster`` column.
+    def medoidRows(self, dataset: DataFrame, clusterCol: str = "cluster") -> DataFrame:
+        """The medoids' original rows of ``dataset`` (all its columns) with a leading ``clusterCol`` column.
 
         Rows are found by their row key (see ``medoidKeys``): with an ``idCol`` exactly one row per medoid;
         without one, every row whose features equal a medoid's. One pass over ``dataset`` (lazy).
         """
+        if clusterCol in dataset.columns:
+            raise InputError(f"medoidRows: the data already has a column '{clusterCol}'; pass clusterCol=...")
         session = dataset.sparkSession
         keys = session.createDataFrame(
-            [(int(key), i) for i, key in enumerate(self._medoid_keys)], "_sm_medoid_key long, cluster int"
+            [(int(key), i) for i, key in enumerate(self._medoid_keys)], "_sm_medoid_key long, _sm_cluster int"
         )
         with_key = dataset.withColumn("_sm_medoid_key", row_key(dataset, self._feature_spec()))
         joined = with_key.join(F.broadcast(keys), "_sm_medoid_key")
-        return joined.select("cluster", *[F.col(f"`{c}`") for c in dataset.columns])
+        return joined.select(F.col("_sm_cluster").alias(clusterCol), *[F.col(f"`{c}`") for c in dataset.columns])
 
     def setFeaturesCol(self, value: str) -> KMedoidsModel:
         return self._set(featuresCol=value)

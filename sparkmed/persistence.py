@@ -37,8 +37,14 @@ def is_connect(session: Any) -> bool:
 
 
 def path_exists(session: SparkSession, path: str) -> bool:
-    """Whether ``path`` exists on Spark's file system, asked through Spark itself (works under Connect)."""
+    """Whether ``path`` exists on Spark's file system: the Hadoop FileSystem in classic mode, a listing
+    through Spark itself under Connect (which logs a warning on the server for a missing path)."""
     from pyspark.errors import AnalysisException
+
+    if not is_connect(session):
+        jvm = session._jvm
+        hpath = jvm.org.apache.hadoop.fs.Path(path)
+        return bool(hpath.getFileSystem(session._jsc.hadoopConfiguration()).exists(hpath))
 
     try:
         session.read.format("binaryFile").option("recursiveFileLookup", "true").load(path).schema  # noqa: B018

@@ -144,16 +144,9 @@ def medoids_frame(spark, model, df, id_col: str | None):
         T.StructField("cost", T.DoubleType(), True),
     ])
     table = spark.createDataFrame(pdf, schema=schema)
-    if hasattr(model, "medoidRows"):
-        rows = model.medoidRows(df).dropDuplicates(["cluster"])
-    elif id_col and all(i is not None for i in ids):  # older sparkmed: find the rows by id
-        by_id = spark.createDataFrame([(str(m), c) for c, m in enumerate(ids)], "_sm_mid string, cluster int")
-        rows = df.join(F.broadcast(by_id), df[id_col].cast("string") == by_id["_sm_mid"]).drop("_sm_mid")
-        rows = rows.dropDuplicates(["cluster"])
-    else:
-        return table
     # The medoids' original rows (one pass, k rows); clashing names get an input_ prefix.
-    rows = rows.select(F.col("cluster").alias("_sm_cluster"),
+    rows = model.medoidRows(df, clusterCol="_sm_cluster").dropDuplicates(["_sm_cluster"])
+    rows = rows.select("_sm_cluster",
                        *[F.col(f"`{c}`").alias(f"input_{c}" if c in table.columns else c) for c in df.columns])
     return (table.join(rows, table["cluster"] == rows["_sm_cluster"], "left").drop("_sm_cluster")
             .orderBy("cluster"))
