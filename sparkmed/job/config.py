@@ -23,7 +23,7 @@ import tomllib
 from sparkmed.errors import InputError
 
 METRICS = ("euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski", "haversine", "jaccard",
-           "hamming")
+           "hamming", "dice", "gower")
 FORMATS = ("parquet", "csv", "json", "orc", "delta")
 
 
@@ -68,6 +68,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "refine_passes": Key("int", 10, "maximum refinement passes", min=0),
         "refine_candidates": Key("int", 0, "candidates per refinement pass (0 = automatic)", min=0),
         "max_sample_memory_mb": Key("float", 1024.0, "largest per-sample distance matrix (MB)", min=1),
+        "vector_format": Key("str", "auto", "Vector features: auto | dense | sparse (see README 'Metrics')",
+                             ("auto", "dense", "sparse")),
+        "column_types": Key("list[str]", [], "gower: one type per feature column (numeric, ordinal, nominal, symm, "
+                            "asymm); empty = from the column types"),
+        "column_weights": Key("list[float]", [], "gower: one positive weight per feature column; empty = all 1"),
     },
     "select_k": {
         "ks": Key("list[int]", [2, 3, 4, 5, 6, 7, 8], "candidate k values for `sparkmed select-k`"),
@@ -134,13 +139,15 @@ def coerce(dotted: str, value: Any, spec: Key) -> Any:
         if not isinstance(value, str):
             raise bad
     elif t.startswith("list["):
-        item = int if t == "list[int]" else str
+        item = {"list[int]": int, "list[float]": float}.get(t, str)
         if isinstance(value, str):  # --set input.features=a,b
             parts = [v.strip() for v in value.split(",") if v.strip()]
             try:
                 value = [item(v) for v in parts]
             except ValueError:
                 raise bad from None
+        if item is float and isinstance(value, list):
+            value = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
         if not isinstance(value, list) or not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
             raise bad
     elif t == "table":
@@ -233,7 +240,9 @@ def kmedoids_params(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
         k=m["k"], metric=m["metric"], p=m["p"], seed=m["seed"], algorithm=m["algorithm"], init=m["init"],
         maxIter=m["max_iter"], numSamples=m["num_samples"], sampleSize=m["sample_size"], refine=m["refine"],
         refinePasses=m["refine_passes"], refineCandidates=m["refine_candidates"],
-        maxSampleMemoryMB=m["max_sample_memory_mb"],
+        maxSampleMemoryMB=m["max_sample_memory_mb"], vectorFormat=m["vector_format"],
+        **({"columnTypes": m["column_types"]} if m["column_types"] else {}),
+        **({"columnWeights": m["column_weights"]} if m["column_weights"] else {}),
     )
 
 

@@ -96,8 +96,9 @@ def read_input(spark, cfg_input: dict[str, Any]):
     return df
 
 
-def resolve_features(df, features: list[str]) -> dict[str, Any]:
-    """``KMedoids`` feature params for the named columns: one vector/array column → featuresCol, else inputCols.
+def resolve_features(df, features: list[str], metric: str = "euclidean") -> dict[str, Any]:
+    """``KMedoids`` feature params for the named columns: one vector/array column → featuresCol, else inputCols
+    (for metric gower always inputCols: mixed numeric, boolean and string columns).
 
     Checked here so the error names the config key and the available columns.
     """
@@ -109,6 +110,8 @@ def resolve_features(df, features: list[str]) -> dict[str, Any]:
     if missing:
         raise InputError(f"config key 'input.features': column(s) {', '.join(missing)} not in the input "
                          f"(columns: {', '.join(fields)})")
+    if metric == "gower":
+        return {"inputCols": list(features)}
     if len(features) == 1 and isinstance(fields[features[0]], VectorUDT | ArrayType):
         return {"featuresCol": features[0]}
     bad = [f"{c} ({fields[c].simpleString()})" for c in features if not isinstance(fields[c], NumericType)]

@@ -165,7 +165,7 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
     from sparkmed import KMedoids
 
     inp, outc = cfg["input"], cfg["output"]
-    feature_params = io.resolve_features(df, inp["features"])
+    feature_params = io.resolve_features(df, inp["features"], cfg["model"]["metric"])
     io.check_column(df, inp["id"], "input.id")
     io.check_column(df, inp["weight"], "input.weight")
     for c in outc["assignment_columns"]:
@@ -226,7 +226,7 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     inp, outc = cfg["input"], cfg["output"]
     model = phases.run("load model", KMedoidsModel.load, model_dir)
     if inp["features"]:  # the new data may name its feature columns differently
-        feature_params = io.resolve_features(df, inp["features"])
+        feature_params = io.resolve_features(df, inp["features"], model.getMetric())
         for name in ("featuresCol", "inputCols"):
             model.clear(model.getParam(name))
         for name, value in feature_params.items():
