@@ -6,31 +6,183 @@ textbook definitions rather than from the kernels' code.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 EARTH_RADIUS_KM = 6371.0088
 
+# Encoded-row layouts (see sparkmed.kernels.encoded), written down here independently of the kernels.
+SPARSE_NAMES = ("sparse_euclidean", "sparse_manhattan", "sparse_cosine", "sparse_jaccard")
+SET_NAMES = ("set_jaccard", "set_dice")
+GOWER_NAMES = ("gower",)
+ENCODED_NAMES = SPARSE_NAMES + SET_NAMES + GOWER_NAMES
+MISSING = -1e300  # Gower missing value; anything below -1e299 is missing
+
+
+def _with_duplicates(X: np.ndarray, rng: np.random.Generator, frac: float = 0.05) -> np.ndarray:
+    """Some rows replaced by copies of earlier rows."""
+    for i in range(1, len(X)):
+        if rng.random() < frac:
+            X[i] = X[rng.integers(0, i)]
+    return X
+
+
+def gower_header(m: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (types, weights) of the random Gower tables: a fixed function of m (every call agrees)."""
+    types = np.array([(0, 1, 2)[j % 3] for j in range(m)], dtype=np.float64)
+    weights = np.array([1.0 + 0.5 * (j % 4) for j in range(m)])
+    return types, weights
+
 
 def make_points(name: str, n: int, d: int, rng: np.random.Generator, dtype=np.float64) -> np.ndarray:
-    """Random points suited to the metric: (lat, lon) for haversine, 0/1 for jaccard/hamming."""
+    """Random points suited to the metric: (lat, lon) for haversine, 0/1 for jaccard/hamming, valid encoded
+    rows of length ``d`` (from :func:`dim_for`) for the encoded-row metrics.
+
+    Encoded rows: ELL sparse vectors with indices from a small universe (overlaps), normal values, now and
+    then an explicit zero, an empty row or a duplicate; padded sets of codes from a small universe (large
+    53-bit codes in float64, small ones in float32, where they must stay exact); Gower rows of mixed columns
+    (types 0, 1, 2 in turn) with missing values and all-missing rows in float64 only (MISSING is -inf in
+    float32, which the matrix builders reject as non-finite).
+    """
     if name == "haversine":
         X = np.column_stack([rng.uniform(-89.0, 89.0, n), rng.uniform(-180.0, 180.0, n)])
     elif name in ("jaccard", "hamming"):
         X = (rng.random((n, d)) < 0.4).astype(np.float64)
+    elif name in SPARSE_NAMES:
+        L = (d - 1) // 2
+        X = np.zeros((n, d))
+        for i in range(n):
+            k = 0 if rng.random() < 0.06 else int(rng.integers(1, L + 1))
+            idx = np.sort(rng.choice(2 * L + 1, size=k, replace=False))
+            vals = rng.normal(size=k)
+            vals[rng.random(k) < 0.08] = 0.0
+            X[i, 0] = k
+            X[i, 1 : 1 + k] = idx
+            X[i, 1 + L : 1 + L + k] = vals
+        X = _with_duplicates(X, rng)
+    elif name in SET_NAMES:
+        L = d - 1
+        U = 2 * L + 1
+        step = 1 if np.dtype(dtype) == np.float32 else 2**52 // U
+        X = np.zeros((n, d))
+        for i in range(n):
+            k = 0 if rng.random() < 0.06 else int(rng.integers(1, L + 1))
+            codes = np.sort(rng.choice(U, size=k, replace=False)) * step + 3
+            X[i, 0] = k
+            X[i, 1 : 1 + k] = codes
+        X = _with_duplicates(X, rng)
+    elif name in GOWER_NAMES:
+        m = (d - 1) // 3
+        types, weights = gower_header(m)
+        vals = np.empty((n, m))
+        for j in range(m):
+            if types[j] == 0:
+                vals[:, j] = rng.uniform(0.0, 1.0, n)
+            elif types[j] == 1:
+                vals[:, j] = rng.integers(0, 4, n)
+            else:
+                vals[:, j] = (rng.random(n) < 0.3).astype(np.float64)
+        if np.dtype(dtype) != np.float32:
+            vals[rng.random((n, m)) < 0.1] = MISSING
+            vals[rng.random(n) < 0.03] = MISSING  # all-missing rows
+        X = np.column_stack([np.full(n, float(m)), np.tile(types, (n, 1)), np.tile(weights, (n, 1)), vals])
+        X = _with_duplicates(X, rng)
     else:
         X = rng.normal(size=(n, d))
     return X.astype(dtype)
 
 
 def dim_for(name: str, d: int) -> int:
-    """Dimension to use for ``name``: haversine points are (lat, lon)."""
-    return 2 if name == "haversine" else d
+    """Dimension to use for ``name``: haversine points are (lat, lon); encoded rows of width/columns ``d``
+    have length ``1 + 2d`` (ELL sparse), ``1 + d`` (sets) or ``1 + 3d`` (Gower)."""
+    if name == "haversine":
+        return 2
+    if name in SPARSE_NAMES:
+        return 1 + 2 * d
+    if name in SET_NAMES:
+        return 1 + d
+    if name in GOWER_NAMES:
+        return 1 + 3 * d
+    return d
+
+
+def decode_sparse(r: np.ndarray) -> dict[int, float]:
+    """An ELL row ``[nnz, idx (L), values (L)]`` as ``{index: value}`` (stored zeros included)."""
+    L = (len(r) - 1) // 2
+    k = int(r[0])
+    return {int(i): float(v) for i, v in zip(r[1 : 1 + k], r[1 + L : 1 + L + k], strict=True)}
+
+
+def decode_set(r: np.ndarray) -> set[int]:
+    """A padded set row ``[s, codes (L)]`` as a Python set of ints."""
+    return {int(c) for c in r[1 : 1 + int(r[0])]}
+
+
+def naive_gower(a: np.ndarray, b: np.ndarray) -> float:
+    """Gower's coefficient by a direct loop over the columns (daisy's definition; see the registry)."""
+    m = (len(a) - 1) // 3
+    types, weights = a[1 : 1 + m], a[1 + m : 1 + 2 * m]
+    xa, xb = a[1 + 2 * m :], b[1 + 2 * m :]
+    num = den = 0.0
+    for j in range(m):
+        miss_a, miss_b = xa[j] < -1e299, xb[j] < -1e299
+        if miss_a or miss_b:
+            continue
+        if types[j] == 2 and xa[j] == 0 and xb[j] == 0:
+            continue
+        s = min(1.0, abs(xa[j] - xb[j])) if types[j] == 0 else float(xa[j] != xb[j])
+        num += weights[j] * s
+        den += weights[j]
+    if den == 0:
+        same = all((xa[j] < -1e299) == (xb[j] < -1e299) and (xa[j] < -1e299 or xa[j] == xb[j]) for j in range(m))
+        return 0.0 if same else 1.0
+    return num / den
+
+
+def naive_encoded_distance(name: str, a: np.ndarray, b: np.ndarray) -> float:
+    """Distance between two encoded rows, from the decoded vectors / sets / columns."""
+    if name in SPARSE_NAMES:
+        da, db = decode_sparse(a), decode_sparse(b)
+        keys = sorted(set(da) | set(db))  # the union of the indices, ascending
+        if name == "sparse_euclidean":
+            s = 0.0
+            for k in keys:
+                s += (da.get(k, 0.0) - db.get(k, 0.0)) ** 2
+            return math.sqrt(s)
+        if name == "sparse_manhattan":
+            s = 0.0
+            for k in keys:
+                s += abs(da.get(k, 0.0) - db.get(k, 0.0))
+            return s
+        if name == "sparse_cosine":
+            va = np.array([da.get(k, 0.0) for k in keys])
+            vb = np.array([db.get(k, 0.0) for k in keys])
+            na, nb = np.linalg.norm(va), np.linalg.norm(vb)
+            if na == 0 and nb == 0:
+                return 0.0
+            if na == 0 or nb == 0:
+                return 1.0
+            return float(min(2.0, max(0.0, 1.0 - np.dot(va, vb) / (na * nb))))
+        sa = {k for k, v in da.items() if v != 0}
+        sb = {k for k, v in db.items() if v != 0}
+        return len(sa ^ sb) / len(sa | sb) if sa | sb else 0.0
+    if name in SET_NAMES:
+        sa, sb = decode_set(a), decode_set(b)
+        if name == "set_jaccard":
+            return len(sa ^ sb) / len(sa | sb) if sa | sb else 0.0
+        return len(sa ^ sb) / (len(sa) + len(sb)) if sa or sb else 0.0
+    if name in GOWER_NAMES:
+        return naive_gower(a, b)
+    raise ValueError(name)
 
 
 def naive_distance(name: str, a: np.ndarray, b: np.ndarray, p: float = 2.0) -> float:
     """Distance between two 1-D vectors, straight from each metric's definition."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
+    if name in ENCODED_NAMES:
+        return naive_encoded_distance(name, a, b)
     if name == "euclidean":
         return float(np.sqrt(np.sum((a - b) ** 2)))
     if name == "sqeuclidean":

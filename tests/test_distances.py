@@ -9,7 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from naive_metrics import EARTH_RADIUS_KM, dim_for, make_points, naive_cross, naive_distance
+from naive_metrics import (
+    EARTH_RADIUS_KM,
+    GOWER_NAMES,
+    MISSING,
+    SET_NAMES,
+    SPARSE_NAMES,
+    dim_for,
+    make_points,
+    naive_cross,
+    naive_distance,
+)
 from scipy.spatial.distance import cdist
 
 from sparkmed.kernels import distances as dm
@@ -41,6 +51,13 @@ def test_registry_order_and_codes():
         "haversine",
         "jaccard",
         "hamming",
+        "sparse_euclidean",
+        "sparse_manhattan",
+        "sparse_cosine",
+        "sparse_jaccard",
+        "set_jaccard",
+        "set_dice",
+        "gower",
     )
     assert [m.code for m in dm.METRICS.values()] == list(range(len(dm.METRICS)))
     for name, m in dm.METRICS.items():
@@ -305,13 +322,46 @@ def point_pairs(draw, name: str):
         lon = st.floats(-180.0, 180.0, allow_nan=False)
         a = np.array([draw(lat), draw(lon)])
         b = np.array([draw(lat), draw(lon)])
+    elif name in SPARSE_NAMES:  # ELL rows [nnz, idx (L), values (L)]; values may be explicit zeros
+        L = draw(st.integers(1, 8))
+        rows = []
+        for _ in range(2):
+            entries = draw(st.dictionaries(st.integers(0, 2 * L + 1), st.one_of(st.just(0.0), _finite), max_size=L))
+            keys = sorted(entries)
+            r = np.zeros(1 + 2 * L)
+            r[0] = len(keys)
+            r[1 : 1 + len(keys)] = keys
+            r[1 + L : 1 + L + len(keys)] = [entries[k] for k in keys]
+            rows.append(r)
+        a, b = rows
+    elif name in SET_NAMES:  # padded sets [s, codes ascending (L)]
+        L = draw(st.integers(1, 8))
+        rows = []
+        for _ in range(2):
+            codes = sorted(draw(st.sets(st.integers(0, 3 * L), max_size=L)))
+            r = np.zeros(1 + L)
+            r[0] = len(codes)
+            r[1 : 1 + len(codes)] = codes
+            rows.append(r)
+        a, b = rows
+    elif name in GOWER_NAMES:  # [m, types, weights, values]; MISSING (-inf once float32) is a missing value
+        m = draw(st.integers(1, 6))
+        types = draw(st.lists(st.sampled_from([0, 1, 2]), min_size=m, max_size=m))
+        weights = draw(st.lists(st.floats(0.1, 10.0), min_size=m, max_size=m))
+        by_type = {0: st.floats(-2.0, 2.0), 1: st.integers(0, 3).map(float), 2: st.sampled_from([0.0, 1.0])}
+        rows = []
+        for _ in range(2):
+            vals = [draw(st.one_of(by_type[t], st.just(MISSING))) for t in types]
+            rows.append(np.array([float(m), *types, *weights, *vals]))
+        a, b = rows
     else:
         d = draw(st.integers(1, 12))
         elems = st.sampled_from([0.0, 1.0]) if name in ("jaccard", "hamming") else _finite
         a = draw(arrays(np.float64, d, elements=elems))
         b = draw(arrays(np.float64, d, elements=elems))
     if draw(st.booleans()):
-        a, b = a.astype(np.float32), b.astype(np.float32)
+        with np.errstate(over="ignore"):  # Gower's MISSING becomes -inf: still missing
+            a, b = a.astype(np.float32), b.astype(np.float32)
     return a, b
 
 
@@ -329,5 +379,7 @@ def test_metric_properties(name, data):
     assert dm.distance(code, b, b, p) == 0.0
     if name == "cosine":
         assert dab <= 2.0
-    if name in ("jaccard", "hamming"):
+    if name in ("jaccard", "hamming", "sparse_jaccard", "set_jaccard", "set_dice", "gower"):
         assert dab <= 1.0
+    if name == "sparse_cosine":
+        assert dab <= 2.0

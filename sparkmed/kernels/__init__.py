@@ -2,6 +2,8 @@
 
 - ``distances``: the registry of named metrics (``METRICS``, ``metric_code``) and the parallel dense
   (``pairwise``) and rectangular (``cross``) dissimilarity builders.
+- ``encoded``: metrics on encoded rows (ELL sparse vectors, padded sets, Gower rows of mixed tables) and
+  their numpy encoders ``encode_sparse`` / ``encode_sets`` / ``encode_gower``.
 - ``fasterpam`` / ``fastpam1`` / ``pam`` / ``alternating`` / ``clarans``: algorithms on a dissimilarity
   matrix, all returning ``KMedoidsResult``; ``initialize``: random, first, build, lab, kmedoids++.
 - ``assign``: nearest / second-nearest medoid, cost and candidate scoring on raw points (the hot loops of
@@ -14,6 +16,7 @@ from sparkmed.kernels.alternating import alternating
 from sparkmed.kernels.assign import cluster_stats, nearest_two, score_candidates, total_cost
 from sparkmed.kernels.clarans import clarans
 from sparkmed.kernels.distances import METRIC_NAMES, METRICS, cross, metric_code, pairwise
+from sparkmed.kernels.encoded import MISSING, encode_gower, encode_sets, encode_sparse
 from sparkmed.kernels.fasterpam import fasterpam
 from sparkmed.kernels.fit import cluster_points
 from sparkmed.kernels.init import initialize
@@ -31,12 +34,16 @@ from sparkmed.kernels.swap_delta import swap_deltas
 __all__ = [
     "METRICS",
     "METRIC_NAMES",
+    "MISSING",
     "KMedoidsResult",
     "alternating",
     "clarans",
     "cluster_points",
     "cluster_stats",
     "cross",
+    "encode_gower",
+    "encode_sets",
+    "encode_sparse",
     "fasterpam",
     "fastpam1",
     "initialize",

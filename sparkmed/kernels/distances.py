@@ -18,6 +18,14 @@ the result is bit-identical to the scalar metric function.  ``reduced_block`` re
 (squared euclidean, Minkowski sum of powers, haversine ``h``), which order points exactly like the true
 distance; :func:`finalize_reduced` maps a reduced value to the distance (one ``sqrt`` etc.), so kernels
 that only need a minimum pay it once per minimum.
+
+Metrics on encoded rows
+-----------------------
+Sparse vectors (ELL rows ``[nnz, idx (L), values (L)]``), padded sets (``[s, codes (L)]``) and Gower rows
+(``[m, types (m), weights (m), values (m)]``) are fixed-length float64 rows too; their metrics (codes
+:data:`SPARSE_EUCLIDEAN` .. :data:`GOWER`, scalar functions in :mod:`sparkmed.kernels.encoded`) merge or
+scan the layout, and :func:`reduced_block` reaches them through its generic branch (:func:`distance` on the
+raw rows), so every kernel supports them.  :func:`check_dimension` checks the layout's length.
 """
 
 from __future__ import annotations
@@ -28,11 +36,21 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from sparkmed.kernels.encoded import (
+    _cosine_from,
+    gower,
+    set_dice,
+    set_jaccard,
+    sparse_cosine,
+    sparse_euclidean,
+    sparse_jaccard,
+    sparse_manhattan,
+)
+
 EARTH_RADIUS_KM = 6371.0088
 """Mean Earth radius (IUGG) used by :func:`haversine`, in kilometres."""
 
 _DEG = math.pi / 180.0
-_MIN_NORMAL = 2.2250738585072014e-308
 _INF = math.inf
 
 EUCLIDEAN = 0
@@ -44,6 +62,25 @@ MINKOWSKI = 5
 HAVERSINE = 6
 JACCARD = 7
 HAMMING = 8
+SPARSE_EUCLIDEAN = 9
+SPARSE_MANHATTAN = 10
+SPARSE_COSINE = 11
+SPARSE_JACCARD = 12
+SET_JACCARD = 13
+SET_DICE = 14
+GOWER = 15
+
+ENCODED_LAYOUTS: dict[str, str] = {
+    "sparse_euclidean": "ell",
+    "sparse_manhattan": "ell",
+    "sparse_cosine": "ell",
+    "sparse_jaccard": "ell",
+    "set_jaccard": "set",
+    "set_dice": "set",
+    "gower": "gower",
+}
+"""Layout of the rows each encoded-row metric reads ("ell", "set" or "gower"; see
+:mod:`sparkmed.kernels.encoded`)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +117,36 @@ METRICS: dict[str, Metric] = {
         ),
         Metric("jaccard", JACCARD, "1 - |a and b| / |a or b| over non-zeros; 0 if both are all-zero"),
         Metric("hamming", HAMMING, "(1/d) #{i : a_i != b_i}"),
+        Metric(
+            "sparse_euclidean",
+            SPARSE_EUCLIDEAN,
+            "sqrt(sum_{i in idx(a) u idx(b)} (a_i - b_i)^2); ELL rows [nnz, idx (L), values (L)]",
+        ),
+        Metric(
+            "sparse_manhattan",
+            SPARSE_MANHATTAN,
+            "sum_{i in idx(a) u idx(b)} |a_i - b_i|; ELL rows [nnz, idx (L), values (L)]",
+        ),
+        Metric(
+            "sparse_cosine",
+            SPARSE_COSINE,
+            "1 - a.b / (|a| |b|); 0 if a = b = 0, 1 if exactly one is 0; ELL rows [nnz, idx (L), values (L)]",
+        ),
+        Metric(
+            "sparse_jaccard",
+            SPARSE_JACCARD,
+            "1 - |nz(a) n nz(b)| / |nz(a) u nz(b)| (stored zeros are not non-zeros); 0 if both have none; "
+            "ELL rows [nnz, idx (L), values (L)]",
+        ),
+        Metric("set_jaccard", SET_JACCARD, "1 - |A n B| / |A u B|; 0 if both are empty; rows [s, codes (L)]"),
+        Metric("set_dice", SET_DICE, "1 - 2 |A n B| / (|A| + |B|); 0 if both are empty; rows [s, codes (L)]"),
+        Metric(
+            "gower",
+            GOWER,
+            "sum_j w_j delta_j s_j / sum_j w_j delta_j; delta_j = 0 if a value is missing or an asymmetric "
+            "binary pair is 0-0; s_j = min(1, |a_j - b_j|) (numeric, range-scaled) or 1[a_j != b_j]; "
+            "0 / 1 (identical / not) if no column counts; rows [m, types (m), weights (m), values (m)]",
+        ),
     )
 }
 """All metrics, in code order."""
@@ -125,7 +192,9 @@ def check_metric_params(name: str, p: float) -> None:
 def check_dimension(name: str, d: int) -> None:
     """Check that metric ``name`` is defined for points of dimension ``d``.
 
-    Every metric needs ``d >= 1``; haversine needs ``d == 2`` (latitude, longitude in degrees).
+    Every metric needs ``d >= 1``; haversine needs ``d == 2`` (latitude, longitude in degrees); the
+    encoded-row metrics need the length of their layout: ELL rows ``1 + 2L`` (odd, >= 3), set rows ``1 + L``
+    (>= 2), Gower rows ``1 + 3m`` (>= 4).
 
     Raises:
         ValueError: a dimension the metric does not accept.
@@ -135,6 +204,19 @@ def check_dimension(name: str, d: int) -> None:
         raise ValueError(f"metric {name!r} needs points of dimension >= 1, got d={d}")
     if name == "haversine" and d != 2:
         raise ValueError(f"metric 'haversine' needs d == 2 columns (lat, lon in degrees), got d={d}")
+    layout = ENCODED_LAYOUTS.get(name)
+    if layout == "ell" and (d < 3 or d % 2 == 0):
+        raise ValueError(
+            f"metric {name!r} needs ELL sparse rows [nnz, idx_1..idx_L, val_1..val_L] of length 1 + 2L "
+            f"(odd, >= 3), got d={d}"
+        )
+    if layout == "set" and d < 2:
+        raise ValueError(f"metric {name!r} needs padded set rows [s, c_1..c_L] of length 1 + L (>= 2), got d={d}")
+    if layout == "gower" and (d < 4 or (d - 1) % 3 != 0):
+        raise ValueError(
+            f"metric {name!r} needs Gower rows [m, types (m), weights (m), values (m)] of length 1 + 3m "
+            f"(>= 4), got d={d}"
+        )
 
 
 def resolve_metric(name: str, p: float, d: int) -> int:
@@ -207,37 +289,9 @@ def check_same_dim(X: np.ndarray, Y: np.ndarray, xarg: str, yarg: str) -> None:
 
 
 # ----------------------------------------------------------------------------------------------------
-# Scalar helpers shared by the metrics and the row kernels (so both give bit-identical results)
+# Scalar helpers shared by the metrics and the row kernels (so both give bit-identical results);
+# ``_cosine_from`` (cosine from a.b, |a|^2, |b|^2) lives in ``encoded`` (shared with sparse_cosine)
 # ----------------------------------------------------------------------------------------------------
-
-
-@numba.njit(cache=True, fastmath=False)
-def _cosine_from(dot: float, na: float, nb: float) -> float:
-    """Cosine distance from ``a.b``, ``|a|^2`` and ``|b|^2``, clamped to [0, 2].
-
-    ``sqrt(na * nb)`` is exact for ``a == b`` (so ``d(a, a) == 0``); when the product over- or
-    underflows, the mantissas and exponents are split (frexp) so the same holds.
-    """
-    if na == 0.0 and nb == 0.0:
-        return 0.0
-    if na == 0.0 or nb == 0.0:
-        return 1.0
-    prod = na * nb
-    if prod >= _MIN_NORMAL and prod < _INF:
-        denom = math.sqrt(prod)
-    else:
-        ma, ea = math.frexp(na)
-        mb, eb = math.frexp(nb)
-        if (ea + eb) % 2 != 0:
-            ma *= 2.0
-            ea -= 1
-        denom = math.ldexp(math.sqrt(ma * mb), (ea + eb) // 2)
-    r = 1.0 - dot / denom
-    if r < 0.0:
-        return 0.0
-    if r > 2.0:
-        return 2.0
-    return r
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -253,7 +307,7 @@ def finalize_reduced(code: int, r: float, p: float) -> float:
     """Map a reduced distance (see :func:`reduced_block`) to the distance. O(1).
 
     euclidean: ``sqrt(r)``; minkowski: ``r^(1/p)``; haversine: ``2 R asin(sqrt(clamp(h, 0, 1)))``;
-    every other metric: ``r`` itself.
+    every other metric (the encoded-row metrics too): ``r`` itself.
     """
     if code == EUCLIDEAN:
         return math.sqrt(r)
@@ -391,8 +445,9 @@ def hamming(a: np.ndarray, b: np.ndarray) -> float:
 def distance(code: int, a: np.ndarray, b: np.ndarray, p: float) -> float:
     """Distance between ``a`` and ``b`` under the metric with integer ``code`` (``p``: Minkowski). O(d).
 
-    An if-chain dispatch, so kernels compiled with ``cache=True`` can use any metric.  Returns NaN for
-    an unknown code (the Python wrappers validate codes first).
+    An if-chain dispatch, so kernels compiled with ``cache=True`` can use any metric (the encoded-row
+    metrics, codes >= :data:`SPARSE_EUCLIDEAN`, after the dense ones).  Returns NaN for an unknown code
+    (the Python wrappers validate codes first).
     """
     if code == EUCLIDEAN:
         return euclidean(a, b)
@@ -412,6 +467,20 @@ def distance(code: int, a: np.ndarray, b: np.ndarray, p: float) -> float:
         return jaccard(a, b)
     if code == HAMMING:
         return hamming(a, b)
+    if code == SPARSE_EUCLIDEAN:
+        return sparse_euclidean(a, b)
+    if code == SPARSE_MANHATTAN:
+        return sparse_manhattan(a, b)
+    if code == SPARSE_COSINE:
+        return sparse_cosine(a, b)
+    if code == SPARSE_JACCARD:
+        return sparse_jaccard(a, b)
+    if code == SET_JACCARD:
+        return set_jaccard(a, b)
+    if code == SET_DICE:
+        return set_dice(a, b)
+    if code == GOWER:
+        return gower(a, b)
     return math.nan
 
 
