@@ -182,7 +182,8 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
                  refine: str = "swaps", refinePasses: int = 10, refineCandidates: int = 0,
                  maxSampleMemoryMB: float = 1024.0, seed: int = 0, featuresCol: str = "features",
                  inputCols: list[str] | None = None, idCol: str | None = None, weightCol: str | None = None,
-                 predictionCol: str = "prediction", distanceCol: str | None = None):
+                 predictionCol: str = "prediction", distanceCol: str | None = None, vectorFormat: str = "auto",
+                 columnTypes: list[str] | None = None, columnWeights: list[float] | None = None):
         super().__init__()
         self._set(**self._input_kwargs)
 
