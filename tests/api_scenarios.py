@@ -161,10 +161,33 @@ def scenario_medoid_rows(spark, tmp: Path) -> None:
     np.testing.assert_array_equal(np.stack(rows["features"].to_numpy()), model.medoids())
 
 
+def scenario_sets_and_gower(spark, tmp: Path) -> None:
+    """Encoded features (a set column with jaccard, a mixed table with gower) fit, save, load and evaluate."""
+    rng = np.random.default_rng(6)
+    items = [[f"t{i % 2}_{j}" for j in rng.choice(8, size=4, replace=False)] for i in range(120)]
+    sets = spark.createDataFrame(pd.DataFrame({"id": np.arange(120), "items": items}))
+    model = KMedoids(k=2, metric="jaccard", featuresCol="items", idCol="id", seed=1).fit(sets)
+    assert sorted(int(i) % 2 for i in model.medoidIds()) == [0, 1]
+    path = str(tmp / "sets_model")
+    model.write().overwrite().save(path)
+    loaded = KMedoidsModel.load(path)
+    a = model.transform(sets).orderBy("id").select("prediction").toPandas()
+    b = loaded.transform(sets).orderBy("id").select("prediction").toPandas()
+    pd.testing.assert_frame_equal(a, b)
+    assert MedoidSilhouetteEvaluator().evaluate(loaded.transform(sets)) == pytest.approx(
+        model.summary.medoidSilhouette, rel=1e-9)
+    table = pd.DataFrame({"id": np.arange(90), "x": np.repeat([0.0, 10.0, 20.0], 30) + rng.normal(0, 1, 90),
+                          "c": np.repeat(["a", "b", "c"], 30), "flag": np.repeat([True, False, True], 30)})
+    mixed = spark.createDataFrame(table)
+    gm = KMedoids(k=3, metric="gower", inputCols=["x", "c", "flag"], idCol="id", seed=2).fit(mixed)
+    assert sorted(int(i) // 30 for i in gm.medoidIds()) == [0, 1, 2]
+
+
 SCENARIOS = [
     scenario_pipeline_save_load,
     scenario_model_save_load_errors,
     scenario_evaluator_matches_naive,
     scenario_select_k_planted,
     scenario_medoid_rows,
+    scenario_sets_and_gower,
 ]
