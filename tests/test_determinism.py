@@ -100,3 +100,54 @@ def test_weights_same_across_partitions_and_row_order(spark, table):
     med = x[[pos[int(v)] for v in ids]]
     dist = np.sqrt(((x[:, None, :] - med[None, :, :]) ** 2).sum(axis=2)).min(axis=1)
     assert cost == pytest.approx(float((table["w"].to_numpy() * dist).sum()), rel=1e-9)
+
+
+# ---- across execution modes: Spark Connect vs classic (tests/test_connect.py + tests/connect/) -------------
+
+#: The data and fit compared between a Spark Connect process and the classic session. Both processes build
+#: the table with ``cross_mode_table()`` (numpy seed → pandas → ``createDataFrame``), so they fit the same
+#: doubles; the Connect side writes ``fit_record(model)`` as JSON to ``$SPARKMED_CONNECT_DETERMINISM_JSON``.
+CROSS_MODE_ENV = "SPARKMED_CONNECT_DETERMINISM_JSON"
+CROSS_MODE_FIT = {"k": 5, "seed": 41, "sampleSize": 800, "numSamples": 3, "maxIter": 2, "refinePasses": 4,
+                  "idCol": "id", "weightCol": "w"}
+CROSS_MODE_PARTITIONS = 4
+
+
+def cross_mode_table() -> pd.DataFrame:
+    """3000 rows: a non-sequential long id, array<double> features (blobs, d=3) and integer-valued weights."""
+    x = blobs(3000, 3, 5, seed=43)
+    rng = np.random.default_rng(44)
+    return pd.DataFrame({
+        "id": rng.choice(10**12, size=len(x), replace=False).astype(np.int64),
+        "features": list(x),
+        "w": rng.integers(1, 4, size=len(x)).astype(np.float64),
+    })
+
+
+def cross_mode_fit(spark) -> dict:
+    """Fit ``CROSS_MODE_FIT`` on ``cross_mode_table()`` in ``spark`` (classic or Connect): ``fit_record``."""
+    df = spark.createDataFrame(cross_mode_table()).repartition(CROSS_MODE_PARTITIONS)
+    return fit_record(KMedoids(**CROSS_MODE_FIT).fit(df))
+
+
+def fit_record(model) -> dict:
+    """What must be identical across modes: medoid ids and row keys, the cost (and a few more numbers)."""
+    s = model.summary
+    return {
+        "medoid_ids": [str(v) for v in model.medoidIds()],
+        "medoid_keys": [int(v) for v in model.medoidKeys()],
+        "cost": float(s.trainingCost),
+        "mean_cost": float(s.meanCost),
+        "cluster_sizes": [float(v) for v in s.clusterSizes],
+        "medoids": np.asarray(model.medoids()).tolist(),
+    }
+
+
+def assert_same_fit(a: dict, b: dict, what: str) -> None:
+    """Identical medoid ids, keys and sizes; costs equal to 1e-9 relative."""
+    assert a["medoid_ids"] == b["medoid_ids"], f"{what}: medoid ids {a['medoid_ids']} vs {b['medoid_ids']}"
+    assert a["medoid_keys"] == b["medoid_keys"], what
+    assert a["cluster_sizes"] == b["cluster_sizes"], what
+    assert a["cost"] == pytest.approx(b["cost"], rel=1e-9), f"{what}: cost {a['cost']!r} vs {b['cost']!r}"
+    assert a["mean_cost"] == pytest.approx(b["mean_cost"], rel=1e-9), what
+    np.testing.assert_array_equal(np.array(a["medoids"]), np.array(b["medoids"]), err_msg=what)

@@ -11,6 +11,11 @@ of which executor ran what, so fit 2 must return exactly fit 1's medoids and cos
 
 The same test on a standalone cluster (master + 2 workers from ``scripts/cluster_up.sh``) is marked
 ``cluster`` and ``slow`` (a cluster start adds ~30 s and a second application start to the 70 s above).
+
+Determinism across deployment modes: the undisturbed fit of either cluster must also equal a classic
+``local[2]`` fit of the same data and seed in this process (the data is a pure JVM function of the row id,
+``fault_driver.generated_blobs``, so this process generates it too): identical medoid ids and keys, cost
+equal to 1e-9 relative. The reference fit runs once per module, after the first cluster test's driver ends.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 DRIVER = HERE / "fault_driver.py"
 
+#: The fit the driver runs on the cluster and this process runs on local[2] (same data, same seed).
+FAULT_FIT = {"rows": 300_000, "dim": 4, "k": 6, "partitions": 8, "seed": 17}
 SESSION_TIMEOUT_S = 120  # local-cluster needs ~30 s to a session on this machine
 FIT_TIMEOUT_S = 240  # one fit of 300k rows: 20-40 s undisturbed, ~100 s on a heavily loaded machine
 
@@ -125,11 +132,14 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
-def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) -> None:
-    """Fit twice on ``master``; kill -9 one executor right after fit 2 packed the data; compare the fits."""
+def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) -> dict:
+    """Fit twice on ``master``; kill -9 one executor right after fit 2 packed the data; compare the fits.
+
+    Returns fit 1's (undisturbed) result, for the comparison with the classic local fit."""
+    f = FAULT_FIT
     driver = DriverProcess(
-        ["--master", master, "--rows", "300000", "--dim", "4", "--k", "6",
-         "--partitions", "8", "--seed", "17", "--fits", "2"],
+        ["--master", master, "--rows", str(f["rows"]), "--dim", str(f["dim"]), "--k", str(f["k"]),
+         "--partitions", str(f["partitions"]), "--seed", str(f["seed"]), "--fits", "2"],
         stderr_path,
     )
     try:
@@ -185,12 +195,54 @@ def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) 
             )
     finally:
         driver.stop()
+    return undisturbed
+
+
+@pytest.fixture(scope="module")
+def classic_reference(spark):
+    """A callable giving the classic ``local[2]`` fit of ``FAULT_FIT`` in this process (computed once, when
+    first called: after a cluster test's driver has ended, so it does not slow the fault run down)."""
+    sys.path.insert(0, str(HERE))
+    from fault_driver import generated_blobs
+
+    from sparkmed import KMedoids
+
+    cache: dict[str, dict] = {}
+
+    def reference() -> dict:
+        if "fit" not in cache:
+            f = FAULT_FIT
+            df = generated_blobs(spark, f["rows"], f["dim"], f["k"], f["partitions"], f["seed"])
+            t0 = time.perf_counter()
+            model = KMedoids(k=f["k"], seed=f["seed"], idCol="id", sampleSize=0).fit(df)
+            cache["fit"] = {
+                "medoid_ids": [int(v) for v in model.medoidIds()],
+                "medoid_keys": [int(v) for v in model.medoidKeys()],
+                "cost": float(model.summary.trainingCost),
+                "seconds": time.perf_counter() - t0,
+            }
+        return cache["fit"]
+
+    return reference
+
+
+def assert_equals_classic(cluster: dict, classic: dict, master: str, capsys) -> None:
+    """The cluster's undisturbed fit is the classic local[2] fit: same medoid ids and keys, cost to 1e-9."""
+    assert cluster["medoid_ids"] == classic["medoid_ids"], (master, cluster["medoid_ids"], classic["medoid_ids"])
+    assert cluster["medoid_keys"] == classic["medoid_keys"], master
+    assert cluster["cost"] == pytest.approx(classic["cost"], rel=1e-9), (master, cluster["cost"], classic["cost"])
+    with capsys.disabled():
+        print(f"\n[determinism] {master} vs classic local[2] ({classic['seconds']:.1f} s): medoid ids "
+              f"{classic['medoid_ids']} equal; cost {cluster['cost']!r} vs {classic['cost']!r}")
 
 
 
-def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys):
-    """local-cluster[2,1,1024]: two executor JVMs started by the driver JVM's in-process workers."""
-    kill_one_executor_during_second_fit("local-cluster[2,1,1024]", tmp_path / "driver.stderr", capsys)
+def test_executor_killed_mid_fit_gives_identical_result(tmp_path, capsys, classic_reference):
+    """local-cluster[2,1,1024]: two executor JVMs started by the driver JVM's in-process workers; the
+    undisturbed fit also equals the classic local[2] fit."""
+    master = "local-cluster[2,1,1024]"
+    undisturbed = kill_one_executor_during_second_fit(master, tmp_path / "driver.stderr", capsys)
+    assert_equals_classic(undisturbed, classic_reference(), master, capsys)
 
 
 def _free_port() -> int:
@@ -201,7 +253,7 @@ def _free_port() -> int:
 
 @pytest.mark.cluster
 @pytest.mark.slow
-def test_executor_killed_mid_fit_on_standalone_cluster(tmp_path, capsys):
+def test_executor_killed_mid_fit_on_standalone_cluster(tmp_path, capsys, classic_reference):
     """The same on a real standalone cluster (``scripts/cluster_up.sh``: master + 2 workers of 1 core).
 
     Own state dir and free ports, so it cannot touch another cluster on this machine; stopped with
@@ -217,6 +269,8 @@ def test_executor_killed_mid_fit_on_standalone_cluster(tmp_path, capsys):
     try:
         started = subprocess.run(["bash", str(up)], env=env, capture_output=True, text=True, timeout=180)
         assert started.returncode == 0, started.stdout + started.stderr
-        kill_one_executor_during_second_fit(f"spark://127.0.0.1:{port}", tmp_path / "driver.stderr", capsys)
+        master = f"spark://127.0.0.1:{port}"
+        undisturbed = kill_one_executor_during_second_fit(master, tmp_path / "driver.stderr", capsys)
     finally:
         subprocess.run(["bash", str(down)], env=env, capture_output=True, text=True, timeout=120)
+    assert_equals_classic(undisturbed, classic_reference(), "standalone cluster", capsys)
