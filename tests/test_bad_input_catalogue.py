@@ -397,7 +397,7 @@ def test_cli(cli_runs, case_id):
 SPARK_BEFORE_CHECK_XFAIL = (
     "sampleSize < k and sampleSize² > maxSampleMemoryMB are config-only facts, but the CLI starts Spark before "
     "checking them: sparkmed/job/config.py:check_for (line 213) validates each key alone and "
-    "sparkmed.clara.check_params only runs inside KMedoids.fit (sparkmed/estimator.py:276); fix: call "
+    "sparkmed.clara.check_params only runs inside KMedoids.fit (sparkmed/estimator.py:277); fix: call "
     "clara.check_params(FitParams(**kmedoids_params(cfg))) (k=each of select_k.ks for select-k) in "
     "config.check_for, mapping the names to model.sample_size / model.max_sample_memory_mb"
 )
