@@ -163,8 +163,10 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         F.max(F.size(x)).alias("max_d"),
         F.first(F.when(F.size(x) == F.lit(0), label), ignorenulls=True).alias("ex_empty"),
         F.sum(bad_w.cast("long")).alias("n_bad_w"),
-        F.first(F.when(bad_w, F.concat(label, F.lit(" has weight "), w.cast("string"))), ignorenulls=True)
-        .alias("ex_bad_w"),
+        F.first(F.when(bad_w, F.concat(label, F.lit(" has weight "), F.coalesce(w.cast("string"), F.lit("null")))),
+                ignorenulls=True).alias("ex_bad_w"),
+        F.min_by(label, F.size(x)).alias("ex_min_d"),
+        F.max_by(label, F.size(x)).alias("ex_max_d"),
         F.sum(w).alias("total_w"),
         F.approx_count_distinct(F.col(KEY)).alias("keys"),
     ]
@@ -188,8 +190,9 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         )
     if row["min_d"] != row["max_d"]:
         raise InputError(
-            f"{what}: ragged feature vectors, lengths range from {row['min_d']} to {row['max_d']}; "
-            "all rows must have the same dimension"
+            f"{what}: ragged feature vectors, lengths range from {row['min_d']} to {row['max_d']} (e.g. row "
+            f"{row['ex_min_d']} has {row['min_d']} values, row {row['ex_max_d']} has {row['max_d']}); all rows "
+            "must have the same dimension"
         )
     if row["min_d"] == 0:
         raise InputError(f"{what}: feature vectors are empty (length 0); e.g. row {row['ex_empty']}")

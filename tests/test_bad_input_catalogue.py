@@ -165,13 +165,6 @@ FIT_W = (*FIT, "--weight", "w")
 W = {**ABC, "weightCol": "w"}
 V = {"featuresCol": "v", "idCol": "id"}
 
-NULL_WEIGHT_XFAIL = (
-    "the null-weight message does not name the row: sparkmed/features.py:166 (validate) builds the example as "
-    "F.concat(label, ' has weight ', w.cast('string')), and concat() of a null weight is null, so "
-    "first(..., ignorenulls=True) finds no example and the message ends 'first: None'; fix: "
-    "F.concat(label, F.lit(' has weight '), F.coalesce(w.cast('string'), F.lit('null')))"
-)
-
 CASES: list[Case] = [
     # ---- feature values (one validation pass; the message names the column and the row's id)
     Case("null_feature", ("'b'", f"id={BAD}", "null"), "null_b", ABC, (2, 3), cli=FIT),
@@ -203,8 +196,7 @@ CASES: list[Case] = [
     # ---- weights
     Case("negative_weight", ("weightCol 'w'", f"id={BAD} has weight -1.0"), "neg_w", W, (2, 3), cli=FIT_W),
     Case("nan_weight", ("weightCol 'w'", f"id={BAD} has weight NaN"), "nan_w", W, (2, 3), cli=FIT_W),
-    Case("null_weight", ("weightCol 'w'", "null", f"id={BAD}"), "null_w", W, (2, 3), cli=FIT_W,
-         xfail={"fit": NULL_WEIGHT_XFAIL, "select_k": NULL_WEIGHT_XFAIL, "cli": NULL_WEIGHT_XFAIL}),
+    Case("null_weight", ("weightCol 'w'", "null", f"id={BAD}"), "null_w", W, (2, 3), cli=FIT_W),
     Case("all_zero_weights", ("weightCol 'w'", "all weights are zero"), "zero_w", W, (2, 3), cli=FIT_W),
     # ---- metric
     Case("unknown_metric", ("metric", "'foo'", "euclidean"), "good", {**ABC, "metric": "foo"}, (2, 3),
@@ -394,16 +386,6 @@ def test_cli(cli_runs, case_id):
         assert "phase session done" not in r.stderr, tail
 
 
-SPARK_BEFORE_CHECK_XFAIL = (
-    "sampleSize < k and sampleSize² > maxSampleMemoryMB are config-only facts, but the CLI starts Spark before "
-    "checking them: sparkmed/job/config.py:check_for (line 213) validates each key alone and "
-    "sparkmed.clara.check_params only runs inside KMedoids.fit (sparkmed/estimator.py:277); fix: call "
-    "clara.check_params(FitParams(**kmedoids_params(cfg))) (k=each of select_k.ks for select-k) in "
-    "config.check_for, mapping the names to model.sample_size / model.max_sample_memory_mb"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=SPARK_BEFORE_CHECK_XFAIL)
 @pytest.mark.parametrize("case_id", ["sample_size_below_k", "sample_over_memory_limit"])
 def test_cli_parameter_combinations_fail_before_spark(cli_runs, case_id):
     """README 'Command line': everything is validated before Spark starts, including parameter combinations."""
@@ -415,15 +397,6 @@ def test_cli_parameter_combinations_fail_before_spark(cli_runs, case_id):
     assert "phase session done" not in r.stderr, r.stderr[-2000:]
 
 
-RAGGED_ROW_XFAIL = (
-    "the ragged-vectors message names the column and the length range but no example row, although README "
-    "('How the fit works', step 1) says every validation error names the column and an example row: "
-    "sparkmed/features.py:189-193 (validate) aggregates only min/max of size(x); fix: add "
-    "F.min_by(label, F.size(x)) and F.max_by(label, F.size(x)) to the same aggregation and name both rows"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=RAGGED_ROW_XFAIL)
 def test_api_ragged_vectors_name_an_example_row(spark, data_dir):
     """README: every validation error names the column AND an example row; ragged vectors too."""
     with pytest.raises(InputError) as err:

@@ -225,12 +225,35 @@ def check_for(command: str, cfg: dict[str, dict[str, Any]]) -> None:
         ks = cfg["select_k"]["ks"]
         if not ks or min(ks) < 2 or len(set(ks)) != len(ks):
             raise ConfigError(f"config key 'select_k.ks': {ks!r} must be distinct integers >= 2")
+    if command in ("fit", "select-k"):
+        _check_model_params(cfg, cfg["select_k"]["ks"] if command == "select-k" else [cfg["model"]["k"]])
     if cfg["mlflow"]["enabled"]:
         try:
             import mlflow  # noqa: F401
         except ImportError:
             raise ConfigError("config key 'mlflow.enabled' is true but mlflow is not installed "
                               "(pip install 'sparkmed[mlflow]')") from None
+
+
+def _check_model_params(cfg: dict[str, dict[str, Any]], ks: list[int]) -> None:
+    """The fit's own parameter rules (sample size vs k and vs the memory limit, metric p), before Spark starts."""
+    from dataclasses import replace
+
+    from sparkmed.clara import FitParams, check_params
+
+    p = kmedoids_params(cfg)
+    base = FitParams(k=p["k"], metric=p["metric"], p=p["p"], algorithm=p["algorithm"], init=p["init"],
+                     maxIter=p["maxIter"], numSamples=p["numSamples"], sampleSize=p["sampleSize"] or None,
+                     refine=p["refine"], refinePasses=p["refinePasses"],
+                     refineCandidates=p["refineCandidates"] or None, seed=p["seed"],
+                     maxSampleMemoryMB=p["maxSampleMemoryMB"])
+    names = {"sampleSize": "model.sample_size", "maxSampleMemoryMB": "model.max_sample_memory_mb", "k": "model.k"}
+    for k in ks:
+        try:
+            check_params(replace(base, k=k))
+        except InputError as exc:
+            keys = ", ".join(key for name, key in names.items() if name in str(exc)) or "model"
+            raise ConfigError(f"config key(s) {keys}: {exc}") from None
 
 
 def kmedoids_params(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
