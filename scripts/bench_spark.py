@@ -7,6 +7,11 @@ DataFrame (ratio), sparkmed's phase timings, and the throughput of one full-data
 Targets (distributed-fit issue): fit ≤ 0.5× KMeans; a full-data pass ≥ 10M rows/s at d=8.
 
     .venv/bin/python scripts/bench_spark.py [--rows 10000000] [--k 20] [--memory 12g]
+    .venv/bin/python scripts/bench_spark.py --families sparse sets gower geo [--rows 500000] [--k 20]
+
+``--families``: one row per metric family (scripts/metric_families.py) instead: fit time and the rows/s of
+one full-data scoring pass (10 candidate sets × k) over that family's encoded blocks, next to the same pass
+over dense d=8 rows of the same count.
 """
 
 from __future__ import annotations
@@ -49,6 +54,44 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
+def families(args) -> None:
+    """Per metric family: fit time and rows/s of one scoring pass over the encoded blocks."""
+    from metric_families import FAMILIES, to_spark
+
+    from sparkmed import KMedoids
+    from sparkmed.blocks import to_blocks
+    from sparkmed.features import prepare
+    from sparkmed.passes import score_candidates_pass
+    from sparkmed.session import local_session
+
+    spark = local_session("local[2]", "sparkmed-bench-families", driver_memory=args.memory,
+                          extra_conf={"spark.sql.execution.arrow.maxRecordsPerBatch": "100000"})
+    print(f"{'family':<14} {'rows':>9} {'row width':>9} {'fit s':>7} {'pass s':>7} {'rows/s':>10}")
+    print("-" * 62)
+    dense = FAMILIES["geo"](args.rows, seed=args.seed)
+    dense.frame[[f"f{j}" for j in range(6)]] = np.random.default_rng(0).normal(size=(args.rows, 6))
+    dense.params = {"metric": "euclidean", "inputCols": ["lat", "lon"] + [f"f{j}" for j in range(6)]}
+    dense.name = "dense-d8"
+    for fam in [dense] + [FAMILIES[name](args.rows, seed=args.seed) for name in args.families]:
+        df = to_spark(spark, fam, partitions=args.partitions).cache()
+        df.count()
+        est = KMedoids(k=args.k, seed=args.seed, idCol="id", **fam.params)
+        model, fit_s = timed(lambda est=est, df=df: est.fit(df))
+        spec = model._feature_spec()
+        dim = model.medoids().shape[1]
+        blocks = to_blocks(prepare(df, spec), dim).persist()
+        blocks.count()
+        cands = np.stack([model.medoids()] * 10)
+        metric = model._kernel_metric()
+        _, pass_s = timed(lambda blocks=blocks, dim=dim, cands=cands, metric=metric:
+                          score_candidates_pass(blocks, dim, cands, metric, 2.0))
+        print(f"{fam.name:<14} {args.rows:>9} {dim:>9} {fit_s:>7.1f} {pass_s:>7.2f} {args.rows / pass_s:>10.3g}",
+              flush=True)
+        blocks.unpersist()
+        df.unpersist()
+    spark.stop()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rows", type=int, default=10_000_000)
@@ -57,7 +100,13 @@ def main() -> None:
     ap.add_argument("--memory", default="12g")
     ap.add_argument("--partitions", type=int, default=8)
     ap.add_argument("--skip-kmeans", action="store_true")
+    ap.add_argument("--families", nargs="*", default=None, help="sparse sets gower geo (see metric_families.py)")
     args = ap.parse_args()
+    if args.families is not None:
+        if args.rows == 10_000_000:
+            args.rows = 500_000
+        families(args)
+        return
 
     from pyspark.ml.clustering import KMeans
     from pyspark.ml.feature import VectorAssembler
