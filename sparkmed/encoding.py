@@ -35,6 +35,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from sparkmed.errors import InputError
+from sparkmed.kernels.encoded import MISSING, SCALED_LIMIT
 
 KINDS = ("dense", "sparse", "set", "gower")
 VECTOR_FORMATS = ("auto", "dense", "sparse")
@@ -42,8 +43,7 @@ GOWER_TYPES = {"numeric": 0, "ordinal": 0, "nominal": 1, "symm": 1, "asymm": 2}
 SPARSE_METRICS = {"euclidean": "sparse_euclidean", "manhattan": "sparse_manhattan", "cosine": "sparse_cosine",
                   "jaccard": "sparse_jaccard"}
 SET_METRICS = {"jaccard": "set_jaccard", "dice": "set_dice"}
-MASK53 = (1 << 53) - 1
-SCALED_LIMIT = 1e6  # scaled Gower numerics of new data are clamped to ±this (keeps them far from MISSING)
+MASK53 = (1 << 53) - 1  # element / category codes: 53-bit hashes, exact in float64
 _INTEGRAL = (T.ByteType, T.ShortType, T.IntegerType, T.LongType)
 _NUMERIC = (*_INTEGRAL, T.FloatType, T.DoubleType, T.DecimalType)
 _VECTOR_STRUCT = "struct<v:struct<type:tinyint,size:int,indices:array<int>,values:array<double>>>"
@@ -76,12 +76,6 @@ class Encoding:
     def padded(self) -> bool:
         """Whether rows are variable-length before padding (sparse, set)."""
         return self.kind in ("sparse", "set")
-
-
-def _missing() -> float:
-    from sparkmed.kernels.encoded import MISSING
-
-    return float(MISSING)
 
 
 def _dtype(df: DataFrame, name: str, role: str) -> T.DataType:
@@ -314,7 +308,7 @@ def encoded_column(df: DataFrame, featuresCol: str, enc: Encoding, *, padded: bo
 
 
 def _gower_row(df: DataFrame, enc: Encoding) -> Column:
-    missing = F.lit(_missing())
+    missing = F.lit(MISSING)
     values = []
     for j, name in enumerate(enc.columns):
         c = F.col(name)
