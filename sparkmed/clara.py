@@ -121,7 +121,9 @@ def check_params(params: FitParams) -> None:
         raise InputError(f"k must be an integer ≥ 2, got {params.k!r}")
     if params.k < 2:
         raise InputError(f"k must be ≥ 2, got {params.k}")
-    if params.metric not in USER_ONLY_METRICS:
+    if callable(params.metric):  # a user's numba function: validated on data rows by the Estimator
+        pass
+    elif params.metric not in USER_ONLY_METRICS:
         try:
             metric_code(params.metric)
             check_metric_params(params.metric, params.p)
@@ -155,7 +157,8 @@ def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame) -> Non
     from sparkmed.kernels.distances import check_dimension
 
     try:
-        check_dimension(params.metric, stats.dim)
+        if not callable(params.metric):
+            check_dimension(params.metric, stats.dim)
     except ValueError as exc:
         raise InputError(f"metric '{params.metric}': {exc}") from None
     if stats.approx_distinct_points < 2 * params.k + 100:

@@ -160,8 +160,11 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
             encoding=getattr(self, "_encoding", None),
         )
 
-    def _kernel_metric(self) -> str:
-        """The registry metric the kernels use (e.g. ``set_jaccard`` for metric ``jaccard`` on sets)."""
+    def _kernel_metric(self):
+        """The registry metric the kernels use (e.g. ``set_jaccard`` for metric ``jaccard`` on sets), or the
+        user's function for a custom metric."""
+        if getattr(self, "_custom_metric", None) is not None:
+            return self._custom_metric
         enc = getattr(self, "_encoding", None)
         return enc.kernel_metric if enc is not None and enc.kind != "dense" else self.getMetric()
 
@@ -185,18 +188,31 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
                  predictionCol: str = "prediction", distanceCol: str | None = None, vectorFormat: str = "auto",
                  columnTypes: list[str] | None = None, columnWeights: list[float] | None = None):
         super().__init__()
-        self._set(**self._input_kwargs)
+        self._custom_metric = None
+        self._set(**self._take_metric(self._input_kwargs))
 
     @keyword_only
     def setParams(self, **kwargs) -> KMedoids:
         """Set any of the constructor's parameters by name."""
-        return self._set(**self._input_kwargs)
+        return self._set(**self._take_metric(self._input_kwargs))
 
     def setK(self, value: int) -> KMedoids:
         return self._set(k=value)
 
-    def setMetric(self, value: str) -> KMedoids:
-        return self._set(metric=value)
+    def setMetric(self, value) -> KMedoids:
+        """A registry metric name, or a user ``numba.njit`` function ``(a, b) -> float`` (see kernels.custom)."""
+        return self._set(**self._take_metric({"metric": value}))
+
+    def _take_metric(self, kwargs: dict) -> dict:
+        """A callable ``metric`` is kept as the custom metric; the Param holds its ``custom:<module.qualname>``."""
+        from sparkmed.kernels.custom import custom_name
+
+        if "metric" in kwargs:
+            fn = kwargs["metric"]
+            self._custom_metric = fn if callable(fn) else None
+            if callable(fn):
+                kwargs = {**kwargs, "metric": custom_name(fn)}
+        return kwargs
 
     def setP(self, value: float) -> KMedoids:
         return self._set(p=value)
@@ -252,7 +268,8 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
     def _fit_params(self) -> FitParams:
         g = self.getOrDefault
         return FitParams(
-            k=g(self.k), metric=g(self.metric), p=g(self.p), algorithm=g(self.algorithm), init=g(self.init),
+            k=g(self.k), metric=getattr(self, "_custom_metric", None) or g(self.metric), p=g(self.p),
+            algorithm=g(self.algorithm), init=g(self.init),
             maxIter=g(self.maxIter), numSamples=g(self.numSamples), sampleSize=g(self.sampleSize) or None,
             refine=g(self.refine), refinePasses=g(self.refinePasses),
             refineCandidates=g(self.refineCandidates) or None,
@@ -277,9 +294,12 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
         check_params(params)
         spec = self._feature_spec()
         enc = plan_encoding(
-            dataset, spec.featuresCol, spec.inputCols, params.metric, vector_format=self.getVectorFormat(),
+            dataset, spec.featuresCol, spec.inputCols, self.getMetric(), vector_format=self.getVectorFormat(),
             column_types=self.getColumnTypes(), column_weights=self.getColumnWeights(),
         )
+        if callable(params.metric):
+            _check_custom_on(dataset, spec, params.metric)
+            return replace(spec, encoding=enc), params
         return replace(spec, encoding=enc), replace(params, metric=enc.kernel_metric)
 
     def _fit(self, dataset: DataFrame) -> KMedoidsModel:
@@ -289,6 +309,7 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
     def _model_from(self, result: FitResult, dataset: DataFrame, encoding: Encoding) -> KMedoidsModel:
         """The model (with summary) for a fit result; also used by ``sparkmed.selection``."""
         model = KMedoidsModel(result.medoids.x, result.medoids.keys, list(result.medoids.ids), encoding)
+        model._custom_metric = self._custom_metric
         self._copyValues(model)
         model._set(k=len(result.medoids.keys))
         model._summary = KMedoidsSummary.from_result(result, model, dataset)
@@ -349,6 +370,7 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
                  medoid_ids: list | None = None, encoding: Encoding | None = None):
         super().__init__()
         self._encoding = encoding or Encoding()  # dense: the kernels use the metric Param itself
+        self._custom_metric = None  # a user's numba function (Param metric = "custom:<module.qualname>")
         self._medoids = None if medoids is None else np.asarray(medoids, dtype=np.float64)
         self._medoid_keys = None if medoid_keys is None else np.asarray(medoid_keys, dtype=np.int64)
         self._medoid_ids = medoid_ids
@@ -428,11 +450,22 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         except (KeyError, TypeError, ValueError):
             raise InputError(f"saved model '{path}': metadata lacks k/dim (corrupted?)") from None
         x, keys, ids = read_medoid_rows(session, path, k, dim)
+        custom_fn = None
+        metric = meta.get("paramMap", {}).get("metric", "")
+        if isinstance(metric, str) and metric.startswith("custom:"):
+            from sparkmed.kernels.custom import resolve_custom
+
+            try:
+                custom_fn = resolve_custom(metric)
+            except ValueError as exc:
+                raise InputError(f"saved model '{path}': {exc}") from None
         try:
             encoding = Encoding.from_dict(info.get("encoding"))
         except TypeError:
             raise InputError(f"saved model '{path}': its feature encoding cannot be read (corrupted?)") from None
-        return cls(x, keys, ids, encoding)
+        model = cls(x, keys, ids, encoding)
+        model._custom_metric = custom_fn
+        return model
 
     @property
     def hasSummary(self) -> bool:
@@ -476,7 +509,8 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
     def _prediction_metadata(self) -> dict:
         """What the evaluator needs to score these predictions without the model (column metadata)."""
         spec = self._feature_spec()
-        meta = {"metric": self._kernel_metric(), "p": self.getP(), "k": int(self._medoids.shape[0]),
+        metric = self.getMetric() if self._custom_metric is not None else self._kernel_metric()
+        meta = {"metric": metric, "p": self.getP(), "k": int(self._medoids.shape[0]),
                 "featuresCol": spec.featuresCol, "inputCols": list(spec.inputCols) if spec.inputCols else None,
                 "encoding": json.dumps(self._encoding.to_dict())}
         if self._medoids.size <= MAX_METADATA_VALUES:
@@ -494,6 +528,17 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         if self.getDistanceCol():
             out = out.withColumn(self.getDistanceCol(), F.col("_sm_assign.distance"))
         return out.drop("_sm_assign")
+
+
+def _check_custom_on(dataset: DataFrame, spec: FeatureSpec, fn) -> None:
+    """Validate a custom metric on a few real rows (8, one tiny job) before any fit work."""
+    from sparkmed.kernels.custom import check_custom_metric
+
+    rows = [r[0] for r in dataset.select(feature_column(dataset, spec)).limit(8).collect() if r[0] is not None]
+    try:
+        check_custom_metric(fn, np.array(rows, dtype=np.float64) if rows else None)
+    except ValueError as exc:
+        raise InputError(f"metric: {exc}") from None
 
 
 def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float,

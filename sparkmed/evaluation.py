@@ -179,8 +179,16 @@ class MedoidSilhouetteEvaluator(Evaluator, HasPredictionCol, HasWeightCol, Persi
         meta = prediction_metadata(dataset, pred)
         medoids = np.asarray(meta["medoids"], dtype=np.float64).reshape(int(meta["k"]), int(meta["dim"]))
         weight = self.getOrDefault(self.weightCol) if self.isDefined(self.weightCol) else None
+        metric = meta["metric"]
+        if metric.startswith("custom:"):
+            from sparkmed.kernels.custom import resolve_custom
+
+            try:
+                metric = resolve_custom(metric)
+            except ValueError as exc:
+                raise InputError(f"evaluator: {exc}") from None
         return silhouette(
-            dataset, medoids, metric=meta["metric"], p=float(meta["p"]), criterion=self.getMetricName(),
+            dataset, medoids, metric=metric, p=float(meta["p"]), criterion=self.getMetricName(),
             featuresCol=meta["featuresCol"], inputCols=meta.get("inputCols"), predictionCol=pred,
             weightCol=weight or None, encoding=Encoding.from_dict(json.loads(meta.get("encoding") or "{}")),
         )

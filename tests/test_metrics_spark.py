@@ -278,3 +278,21 @@ def test_metric_errors(spark):
     nulls = spark.createDataFrame(pd.DataFrame({"s": [["a", None], ["b"], ["c"]]}))
     with pytest.raises(InputError, match="contain null elements"):
         KMedoids(k=2, metric="jaccard", featuresCol="s").fit(nulls)
+
+
+# ------------------------------------------------------------------------------------------ custom metric
+
+
+def test_custom_numba_metric_end_to_end(spark, tmp_path):
+    """metric=<numba.njit function>: fit, transform, evaluation and save/load (by import name) all use it."""
+    from custom_metrics import canberra, negative
+
+    rng = np.random.default_rng(8)
+    x = np.vstack([rng.normal(c, 0.3, size=(100, 3)) for c in ((1, 1, 1), (5, 1, 2), (1, 6, 3))])
+    df = spark.createDataFrame(pd.DataFrame({"id": np.arange(300), "features": list(x)})).repartition(3)
+    model = KMedoids(k=3, metric=canberra, idCol="id", seed=3, distanceCol="dist").fit(df)
+    assert model.getMetric() == "custom:custom_metrics.canberra"
+    assert sorted(int(i) // 100 for i in model.medoidIds()) == [0, 1, 2]
+    check_model_against_reference(df, model, list(x), lambda a, b: float(canberra(a, b)), tmp_path)
+    with pytest.raises(InputError, match="non-negative"):
+        KMedoids(k=3, metric=negative).fit(df)

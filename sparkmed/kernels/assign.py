@@ -284,6 +284,10 @@ def nearest_two(
 
     Cost O(n k d), parallel over rows.
     """
+    if callable(metric):  # a user's numba function: see kernels.custom
+        from sparkmed.kernels import custom
+
+        return custom.nearest_two(metric, as_points(X, "X"), as_points(M, "M", min_rows=1))
     A, B, code = _prepare(X, M, metric, p, "M")
     n = A.shape[0]
     labels = np.empty(n, dtype=np.int64)
@@ -339,6 +343,10 @@ def score_candidates(
         raise ValueError("C must hold at least one medoid per candidate set (k >= 1)")
     flat = as_points(Carr.reshape(c * k, d), "C").astype(np.float64, copy=False)
     check_same_dim(A, flat, "X", "C")
+    if callable(metric):  # a user's numba function: see kernels.custom
+        from sparkmed.kernels import custom
+
+        return custom.score_candidates(metric, A, flat.reshape(c, k, d), as_weights(weights, A.shape[0]))
     code = resolve_metric(metric, p, A.shape[1])
     w = as_weights(weights, A.shape[0])
     kernel = _score_par if use_parallel(A.shape[0]) else _score_ser

@@ -748,6 +748,10 @@ def pairwise(
     Raises:
         ValueError: unknown metric, bad ``p``/dimension/dtype, or ``X`` not a finite 2-D array.
     """
+    if callable(metric):  # a user's numba function: see kernels.custom
+        from sparkmed.kernels import custom
+
+        return custom.pairwise(metric, as_points(X, "X"), dtype=_check_dtype(dtype))
     A = as_points(X, "X")
     code = resolve_metric(metric, p, A.shape[1])
     out = np.empty((A.shape[0], A.shape[0]), dtype=_check_dtype(dtype))
@@ -764,6 +768,10 @@ def cross(
         ValueError: unknown metric, bad ``p``/dimension/dtype, non-finite or non-2-D inputs, or
             ``X`` and ``Y`` of different dimension.
     """
+    if callable(metric):  # a user's numba function: see kernels.custom
+        from sparkmed.kernels import custom
+
+        return custom.cross(metric, as_points(X, "X"), as_points(Y, "Y"), dtype=_check_dtype(dtype))
     A = as_points(X, "X")
     B = as_points(Y, "Y")
     check_same_dim(A, B, "X", "Y")

@@ -688,6 +688,13 @@ def swap_deltas_counted(
 ) -> tuple[tuple[float, np.ndarray, np.ndarray, np.ndarray], int]:
     """:func:`swap_deltas` and the number of (row, candidate) distances it evaluated (``n c`` without
     pruning): ``((loss, removal, delta, shared), pairs)``.  For benchmarks and tests."""
+    if callable(metric):  # a user's numba function: see kernels.custom (no pruning)
+        from sparkmed.kernels import custom
+
+        A = as_points(X, "X")
+        out = custom.swap_deltas(metric, A, as_points(M, "M", min_rows=1), as_points(Cand, "Cand"),
+                                 as_weights(weights, A.shape[0]))
+        return out, A.shape[0] * np.asarray(Cand).shape[0]
     A = as_points(X, "X")
     B = np.ascontiguousarray(as_points(M, "M", min_rows=1).astype(np.float64, copy=False))
     Cc = np.ascontiguousarray(as_points(Cand, "Cand").astype(np.float64, copy=False))
