@@ -30,28 +30,8 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ["PYSPARK_PYTHON"] = sys.executable
 os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
 
-_TWO53 = float(2**53)
-
-
-def generated_blobs(spark, rows: int, dim: int, centers: int, partitions: int, seed: int):
-    """``rows`` points (``id``, ``features`` array<double>) around ``centers`` hashed centres, made in the JVM.
-
-    The same construction as ``tests/fault_driver.py``: centre coordinates in [-10, 10), noise = sum of three
-    hash-uniforms (sd 0.5). A pure function of (seed, id), so recomputation is bit-identical.
-    """
-    from pyspark.sql import functions as F
-
-    def uniform(salt: int):
-        h = F.xxhash64(F.lit(seed), F.lit(salt), F.col("id"))
-        return F.shiftrightunsigned(h, 11).cast("double") / F.lit(_TWO53)
-
-    centre = F.pmod(F.xxhash64(F.lit(seed), F.lit(-1), F.col("id")), F.lit(centers))
-    coords = []
-    for j in range(dim):
-        c = F.shiftrightunsigned(F.xxhash64(F.lit(seed), F.lit(1000 + j), centre), 11).cast("double")
-        c = c / F.lit(_TWO53) * 20.0 - 10.0
-        coords.append(c + (uniform(3 * j) + uniform(3 * j + 1) + uniform(3 * j + 2) - 1.5))
-    return spark.range(0, rows, 1, partitions).select(F.col("id"), F.array(*coords).alias("features"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from datasets import generated_blobs  # noqa: E402,F401 - the JVM-generated data (shared with the fault tests)
 
 
 def _proc_status(pid: int, field: str) -> int | None:

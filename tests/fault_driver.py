@@ -26,13 +26,15 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 
 # Must be set before pyspark starts the JVM (see /work/shared/SPARK_NOTES.md).
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ["PYSPARK_PYTHON"] = sys.executable
 os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
 
-_TWO53 = float(2**53)
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "scripts"))
+from datasets import generated_blobs  # noqa: E402,F401 - the JVM-generated data (shared with the fault tests)
 
 
 def emit(tag: str, payload: dict) -> None:
@@ -49,29 +51,6 @@ class _ProgressPrinter(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:  # noqa: D102 - logging API
         emit("SPARKMED_PROGRESS", {"fit": self.fit, "message": record.getMessage()})
-
-
-def generated_blobs(spark, rows: int, dim: int, centers: int, partitions: int, seed: int):
-    """``rows`` points (``id`` long, ``features`` array<double>) around ``centers`` centres, made in the JVM.
-
-    Every value is a function of (seed, id, coordinate) through ``xxhash64``, so the data does not depend
-    on partitioning and is recomputed bit-identically after an executor loss; no data passes the driver.
-    """
-    from pyspark.sql import functions as F
-
-    def uniform(salt: int):
-        h = F.xxhash64(F.lit(seed), F.lit(salt), F.col("id"))
-        return F.shiftrightunsigned(h, 11).cast("double") / F.lit(_TWO53)
-
-    centre = F.pmod(F.xxhash64(F.lit(seed), F.lit(-1), F.col("id")), F.lit(centers))
-    coords = []
-    for j in range(dim):
-        # centre coordinate in [-10, 10) from a hash of (seed, centre, j); noise ~ sum of 3 uniforms (sd 0.5)
-        c = F.shiftrightunsigned(F.xxhash64(F.lit(seed), F.lit(1000 + j), centre), 11).cast("double")
-        c = c / F.lit(_TWO53) * 20.0 - 10.0
-        noise = (uniform(3 * j) + uniform(3 * j + 1) + uniform(3 * j + 2) - 1.5) * 1.0
-        coords.append(c + noise)
-    return spark.range(0, rows, 1, partitions).select(F.col("id"), F.array(*coords).alias("features"))
 
 
 def main(argv: list[str] | None = None) -> int:
