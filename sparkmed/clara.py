@@ -221,22 +221,22 @@ def prepared_data(
     try:
         stats = validate(prepared, spec)
         _check_data(params, stats, prepared)
-        _phase_done(timings, "validate", t0)
+        phase_done(timings, "validate", t0)
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
         t = time.perf_counter()
         all_sids = [*sids, POOL_SID]
         samples = draw_samples(
             prepared, all_sids, sample_size=params.sample_size(), n_keys=stats.approx_keys, seed=params.seed
         ).persist()
-        _describe(prepared, f"draw {len(all_sids)} samples")
+        describe_jobs(prepared, f"draw {len(all_sids)} samples")
         samples.count()
-        _phase_done(timings, "sample", t)
+        phase_done(timings, "sample", t)
         t = time.perf_counter()
         blocks = to_blocks(prepared, stats.dim).persist()
-        _describe(prepared, "pack features into blocks")
+        describe_jobs(prepared, "pack features into blocks")
         blocks.count()
-        _describe(prepared, None)
-        _phase_done(timings, "pack", t)
+        describe_jobs(prepared, None)
+        phase_done(timings, "pack", t)
         yield stats, samples, blocks, timings
     finally:
         for cached in (samples, blocks):
@@ -259,7 +259,7 @@ def finish(
             batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
         )
         best, refine_passes = refined.medoids, refined.passes
-        _phase_done(timings, "refine", t)
+        phase_done(timings, "refine", t)
     t = time.perf_counter()
     cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p)
     if refined is not None and refined.unverified is not None:
@@ -269,7 +269,7 @@ def finish(
             cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
                 blocks, stats.dim, best.x, params.metric, params.p
             )
-    _phase_done(timings, "statistics", t)
+    phase_done(timings, "statistics", t)
     return FitResult(
         medoids=best, cost=cost, sizes=sizes, cluster_costs=ccost, silhouette=sil_sum / w_sum, stats=stats,
         rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
@@ -296,13 +296,13 @@ def _clara_rounds(
         )
         first = r * S
         round_df = samples.filter((F.col(SID) >= first) & (F.col(SID) < first + S))
-        _describe(blocks, f"fit {S} samples, round {r + 1}")
+        describe_jobs(blocks, f"fit {S} samples, round {r + 1}")
         fitted = (
             round_df.repartitionByRange(S, SID)
             .mapInPandas(fit_samples(task, first), SAMPLE_RESULT_SCHEMA)
             .collect()
         )
-        _describe(blocks, None)
+        describe_jobs(blocks, None)
         good = sorted((row for row in fitted if row["ok"]), key=lambda row: row["sid"])
         if not good:
             messages = "; ".join(sorted(str(row["message"]) for row in fitted)) or "no sample drew any row"
@@ -327,12 +327,12 @@ def _clara_rounds(
     return best, rounds
 
 
-def _phase_done(timings: dict[str, float], name: str, started: float) -> None:
+def phase_done(timings: dict[str, float], name: str, started: float) -> None:
     """Record a phase's wall time and announce it on the ``sparkmed.progress`` logger (the CLI shows these)."""
     timings[name] = time.perf_counter() - started
     progress.info("phase %s done in %.1f s", name, timings[name])
 
 
-def _describe(df: DataFrame, text: str | None) -> None:
+def describe_jobs(df: DataFrame, text: str | None) -> None:
     set_job_description(df.sparkSession, text)
 

@@ -138,3 +138,26 @@ def cluster_stats_pass(
 
     total = partition_sums(blocks, dim, 1 + 2 * k + 2, fn, f"cluster statistics for k={k}")
     return float(total[0]), total[1 : 1 + k], total[1 + k : 1 + 2 * k], float(total[-2]), float(total[-1])
+
+
+def candidate_stats_pass(
+    blocks: DataFrame, dim: int, candidates: list[np.ndarray], metric: str, p: float
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """(cost Σ w·d1, medoid-silhouette sum Σ w·s, Σ w) of every candidate medoid set (any k each): ONE pass."""
+    from sparkmed.kernels.assign import nearest_two
+    from sparkmed.kernels.silhouette import medoid_silhouette_samples
+
+    cands = [np.ascontiguousarray(c, dtype=np.float64) for c in candidates]
+    c = len(cands)
+
+    def fn(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
+        out = np.empty(2 * c + 1)
+        for i, med in enumerate(cands):
+            _, dn, ds = nearest_two(xs, med, metric, p=p)
+            out[i] = float(np.dot(ws, dn))
+            out[c + i] = float(np.dot(ws, medoid_silhouette_samples(dn, ds)))
+        out[-1] = float(ws.sum())
+        return out
+
+    total = partition_sums(blocks, dim, 2 * c + 1, fn, f"score {c} candidate sets for several k")
+    return total[:c], total[c : 2 * c], float(total[-1])

@@ -29,10 +29,10 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.clara import FitParams, RoundInfo, _describe, _phase_done, check_params, finish, prepared_data
+from sparkmed.clara import FitParams, RoundInfo, check_params, describe_jobs, finish, phase_done, prepared_data
 from sparkmed.errors import InputError
 from sparkmed.estimator import KMedoids, KMedoidsModel
-from sparkmed.passes import partition_sums
+from sparkmed.passes import candidate_stats_pass
 from sparkmed.refine import MedoidSet
 from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
 from sparkmed.sampling import SID
@@ -68,29 +68,6 @@ def _check_ks(ks: Iterable[int]) -> tuple[int, ...]:
     return tuple(sorted({int(k) for k in values}))
 
 
-def candidate_stats_pass(
-    blocks: DataFrame, dim: int, candidates: list[np.ndarray], metric: str, p: float
-) -> tuple[np.ndarray, np.ndarray, float]:
-    """(cost Σ w·d1, medoid-silhouette sum Σ w·s, Σ w) of every candidate medoid set (any k each): ONE pass."""
-    from sparkmed.kernels.assign import nearest_two
-    from sparkmed.kernels.silhouette import medoid_silhouette_samples
-
-    cands = [np.ascontiguousarray(c, dtype=np.float64) for c in candidates]
-    c = len(cands)
-
-    def fn(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
-        out = np.empty(2 * c + 1)
-        for i, med in enumerate(cands):
-            _, dn, ds = nearest_two(xs, med, metric, p=p)
-            out[i] = float(np.dot(ws, dn))
-            out[c + i] = float(np.dot(ws, medoid_silhouette_samples(dn, ds)))
-        out[-1] = float(ws.sum())
-        return out
-
-    total = partition_sums(blocks, dim, 2 * c + 1, fn, f"score {c} candidate sets for several k")
-    return total[:c], total[c : 2 * c], float(total[-1])
-
-
 def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> SelectKResult:
     """Pick k by the full-data medoid silhouette (rule in the module doc) and return the refined model.
 
@@ -115,12 +92,12 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
             k=max(k_values), sample_size=base.sample_size(), metric=base.metric, p=base.p,
             algorithm=base.algorithm, init=base.init, max_iter=100, seed=base.seed, ks=k_values,
         )
-        _describe(blocks, f"fit {S} samples for k in {list(k_values)}")
+        describe_jobs(blocks, f"fit {S} samples for k in {list(k_values)}")
         fitted = (
             samples.filter(F.col(SID) < S).repartitionByRange(S, SID)
             .mapInPandas(fit_samples(task, 0), SAMPLE_RESULT_SCHEMA).collect()
         )
-        _describe(blocks, None)
+        describe_jobs(blocks, None)
         good = sorted((r for r in fitted if r["ok"]), key=lambda r: (r["k"], r["sid"]))
         usable = [k for k in k_values if any(r["k"] == k for r in good)]
         if not usable:
@@ -137,7 +114,7 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
                           "silhouette": float(sils[i] / w_sum), "candidates": len(idx)})
         best_sil = max(row["silhouette"] for row in table)
         best_k = min(row["k"] for row in table if row["silhouette"] >= best_sil - 1e-12)
-        _phase_done(timings, "select k", t)
+        phase_done(timings, "select k", t)
         for row in table:
             log.info("sparkmed select_k: k=%d cost %.6g silhouette %.4f", row["k"], row["cost"], row["silhouette"])
         w = good[winners[best_k]]
