@@ -17,6 +17,7 @@ __all__ = [
     "MedoidSilhouetteEvaluator",
     "SelectKResult",
     "__version__",
+    "register_metric",
     "select_k",
 ]
 
@@ -28,6 +29,7 @@ _LAZY = {
     "MedoidSilhouetteEvaluator": "sparkmed.evaluation",
     "SelectKResult": "sparkmed.selection",
     "select_k": "sparkmed.selection",
+    "register_metric": "sparkmed.kernels.custom",
 }
 
 

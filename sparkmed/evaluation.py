@@ -31,7 +31,8 @@ from pyspark.ml.param.shared import HasPredictionCol, HasWeightCol
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.encoding import Encoding, pad_batch
+from sparkmed.columns import col
+from sparkmed.encoding import SET_METRICS, SPARSE_METRICS, Encoding, pad_batch
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column
 from sparkmed.passes import batch_sums
@@ -74,8 +75,8 @@ def silhouette(
     if simplified:
         if predictionCol not in dataset.columns:
             raise InputError(f"predictionCol '{predictionCol}' is not a column of the DataFrame")
-        cols.append(F.col(predictionCol).cast("int").alias("label"))
-    cols.append((F.col(weightCol).cast("double") if weightCol else F.lit(1.0)).alias("w"))
+        cols.append(col(predictionCol).cast("int").alias("label"))
+    cols.append((col(weightCol).cast("double") if weightCol else F.lit(1.0)).alias("w"))
 
     def per_batch(batch: pa.RecordBatch) -> np.ndarray:
         from sparkmed.kernels.assign import nearest_two
@@ -177,18 +178,52 @@ class MedoidSilhouetteEvaluator(Evaluator, HasPredictionCol, HasWeightCol, Persi
     def _evaluate(self, dataset: DataFrame) -> float:
         pred = self.getOrDefault(self.predictionCol)
         meta = prediction_metadata(dataset, pred)
-        medoids = np.asarray(meta["medoids"], dtype=np.float64).reshape(int(meta["k"]), int(meta["dim"]))
+        fields = checked_metadata(f"metadata of column '{pred}'", meta)
         weight = self.getOrDefault(self.weightCol) if self.isDefined(self.weightCol) else None
-        metric = meta["metric"]
-        if metric.startswith("custom:"):
-            from sparkmed.kernels.custom import resolve_custom
-
-            try:
-                metric = resolve_custom(metric)
-            except ValueError as exc:
-                raise InputError(f"evaluator: {exc}") from None
         return silhouette(
-            dataset, medoids, metric=metric, p=float(meta["p"]), criterion=self.getMetricName(),
-            featuresCol=meta["featuresCol"], inputCols=meta.get("inputCols"), predictionCol=pred,
-            weightCol=weight or None, encoding=Encoding.from_dict(json.loads(meta.get("encoding") or "{}")),
+            dataset, fields["medoids"], metric=fields["metric"], p=fields["p"], criterion=self.getMetricName(),
+            featuresCol=fields["featuresCol"], inputCols=fields["inputCols"], predictionCol=pred,
+            weightCol=weight or None, encoding=fields["encoding"],
         )
+
+
+def checked_metadata(where: str, meta: dict, custom_metrics: dict | None = None) -> dict:
+    """The prediction metadata's fields, each checked (``sparkmed.model_fields``) before use: medoids as a
+    k × dim array, the kernel metric (a custom one only if the user registered it), p, feature columns and
+    the encoding. Column metadata travels with any DataFrame, so it is treated as untrusted input."""
+    from sparkmed import model_fields as mf
+
+    k = mf.integer(where, "k", meta.get("k"), 2, mf.MAX_K)
+    dim = mf.integer(where, "dim", meta.get("dim"), 1, mf.MAX_DIM)
+    values = meta.get("medoids")
+    if not isinstance(values, list) or len(values) != k * dim or k * dim > mf.MAX_VALUES:
+        raise InputError(f"{where}: field 'medoids' must hold k × dim = {k * dim} numbers")
+    try:
+        medoids = np.asarray(values, dtype=np.float64).reshape(k, dim)
+    except (TypeError, ValueError):
+        raise InputError(f"{where}: field 'medoids' must hold numbers") from None
+    if not np.isfinite(medoids).all():
+        raise InputError(f"{where}: field 'medoids' contains NaN or infinity")
+    metric = mf.metric_name(where, "metric", meta.get("metric"))
+    raw = meta.get("encoding") or "{}"
+    try:
+        enc_raw = json.loads(raw) if isinstance(raw, str) else raw
+    except json.JSONDecodeError:
+        raise InputError(f"{where}: field 'encoding' is not valid JSON") from None
+    kind = enc_raw.get("kind", "dense") if isinstance(enc_raw, dict) else None
+    # transform stores the kernel metric for encoded features: map it back to the user-level name to check
+    user = {v: u for table in (SPARSE_METRICS, SET_METRICS) for u, v in table.items()}
+    user_metric = metric if kind in (None, "dense", "gower") else user.get(metric, metric)
+    enc = mf.encoding(where, enc_raw, user_metric, dim)
+    fn = mf.metric_function(where, metric, custom_metrics)
+    if fn is None:
+        from sparkmed.kernels.distances import check_dimension
+
+        try:
+            check_dimension(enc.kernel_metric, dim)
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}") from None
+    return {"medoids": medoids, "metric": fn or enc.kernel_metric, "encoding": enc,
+            "p": mf.number(where, "p", meta.get("p", 2.0), positive=True),
+            "featuresCol": mf.string(where, "featuresCol", meta.get("featuresCol", "features")),
+            "inputCols": mf.string_list(where, "inputCols", meta.get("inputCols"))}

@@ -13,6 +13,10 @@ Spark Connect. This writer deletes an existing path through the JVM in classic m
 Connect helper under Connect, and writes everything with plain DataFrame writes, so save/load work the
 same in both modes. Reading validates everything and raises :class:`sparkmed.errors.InputError` naming
 the path and what is wrong (missing, foreign class, corrupted JSON, missing or inconsistent data).
+
+Reading never imports, unpickles or evaluates anything the files name: the ``class`` field is compared as
+a string with the class being loaded, the Parquet schema is checked before any row is collected (and at
+most k + 1 rows are), and the model's own fields are checked by ``sparkmed.model_fields``.
 """
 
 from __future__ import annotations
@@ -123,39 +127,66 @@ def read_metadata(session: SparkSession, path: str, expected_class: type) -> dic
             f"'{path}' has sparkmed format {None if not isinstance(info, dict) else info.get('formatVersion')}, "
             f"this sparkmed reads format {FORMAT_VERSION}"
         )
-    for field in ("uid", "paramMap", "defaultParamMap", "sparkVersion"):
+    for field, kind in (("uid", str), ("paramMap", dict), ("defaultParamMap", dict), ("sparkVersion", str)):
         if field not in meta:
             raise InputError(f"'{path}/metadata' lacks the '{field}' field (corrupted?)")
+        if not isinstance(meta[field], kind):
+            raise InputError(f"'{path}/metadata': field '{field}' must be a {kind.__name__}, got {meta[field]!r:.200}")
     return meta
 
 
+_DATA_TYPES = {"cluster": ("int", "bigint", "smallint", "tinyint"), "key": ("bigint",), "id": ("string",),
+               "features": ("array<double>",)}
+
+
 def read_medoid_rows(session: SparkSession, path: str, k: int, dim: int) -> tuple[np.ndarray, np.ndarray, list]:
-    """(features k × dim, keys (k,), ids) of a saved model, checked against its metadata."""
+    """(features k × dim, keys (k,), ids) of a saved model, checked against its metadata.
+
+    The schema is checked first, and at most k + 1 rows are collected, so a crafted data directory cannot
+    make the driver read more than the metadata (already range-checked) announces.
+    """
     from pyspark.errors import AnalysisException
 
+    where = f"saved model '{path}'"
     try:
-        rows = session.read.parquet(os.path.join(path, "data")).collect()
+        data = session.read.parquet(os.path.join(path, "data"))
+        types = {f.name: f.dataType.simpleString() for f in data.schema.fields}
     except AnalysisException as exc:
-        raise InputError(f"saved model '{path}' has no readable medoid data: {str(exc).splitlines()[0]}") from None
-    rows = sorted(rows, key=lambda r: r["cluster"])
-    if [r["cluster"] for r in rows] != list(range(k)):
-        raise InputError(f"saved model '{path}': medoid data has clusters {[r['cluster'] for r in rows]}, "
+        raise InputError(f"{where} has no readable medoid data: {str(exc).splitlines()[0]}") from None
+    for name, allowed in _DATA_TYPES.items():
+        if types.get(name) not in allowed:
+            raise InputError(f"{where}: medoid data column '{name}' has type {types.get(name)}, expected "
+                             f"{allowed[0]}")
+    rows = data.select(*_DATA_TYPES).limit(k + 1).collect()
+    clusters = sorted(r["cluster"] for r in rows if r["cluster"] is not None)
+    if len(rows) != k or clusters != list(range(k)):
+        raise InputError(f"{where}: medoid data has {len(rows)} row(s) with clusters {clusters[:20]}, "
                          f"metadata says k={k}")
+    rows = sorted(rows, key=lambda r: r["cluster"])
     x = [r["features"] for r in rows]
-    if any(v is None or len(v) != dim for v in x):
-        raise InputError(f"saved model '{path}': a medoid's features are missing or not of dimension {dim}")
+    if any(v is None or len(v) != dim or any(e is None for e in v) for v in x):
+        raise InputError(f"{where}: field 'features' of a medoid is missing, has nulls or is not of "
+                         f"the dimension {dim} that field 'sparkmed.dim' says")
     xs = np.array(x, dtype=np.float64).reshape(k, dim)
     if not np.isfinite(xs).all():
-        raise InputError(f"saved model '{path}': medoid features contain NaN or infinity")
-    return xs, np.array([r["key"] for r in rows], dtype=np.int64), [r["id"] for r in rows]
+        raise InputError(f"{where}: medoid features contain NaN or infinity")
+    keys = [r["key"] for r in rows]
+    if any(key is None for key in keys) or len(set(keys)) != k:
+        raise InputError(f"{where}: field 'key' of the medoids must be {k} distinct non-null row keys")
+    return xs, np.array(keys, dtype=np.int64), [r["id"] for r in rows]
 
 
 class SparkmedReader(MLReader):
-    """Reads what :class:`SparkmedWriter` wrote back into an instance of ``cls``."""
+    """Reads what :class:`SparkmedWriter` wrote back into an instance of ``cls``.
 
-    def __init__(self, cls: type) -> None:
+    ``custom_metrics``: name → ``numba.njit`` function for models saved with a custom metric (see
+    ``sparkmed.kernels.custom``); the process-wide ``register_metric`` registry is consulted too.
+    """
+
+    def __init__(self, cls: type, custom_metrics: dict | None = None) -> None:
         super().__init__()
         self.cls = cls
+        self.custom_metrics = dict(custom_metrics or {})
 
     def load(self, path: str) -> Any:
         session = self.sparkSession
@@ -166,6 +197,7 @@ class SparkmedReader(MLReader):
             DefaultParamsReader.getAndSetParams(instance, meta)
         except Exception as exc:  # noqa: BLE001 - unknown param names, wrong types: a foreign or newer save
             raise InputError(f"saved model '{path}': its parameters cannot be restored ({exc})") from None
+        instance._check_loaded(f"saved model '{path}'", meta, self.custom_metrics)
         return instance
 
 
@@ -179,8 +211,17 @@ class PersistedParams(MLReadable, MLWritable):
         return SparkmedWriter(self)
 
     @classmethod
-    def read(cls) -> SparkmedReader:
-        return SparkmedReader(cls)
+    def read(cls, customMetrics: dict | None = None) -> SparkmedReader:
+        return SparkmedReader(cls, customMetrics)
+
+    @classmethod
+    def load(cls, path: str, customMetrics: dict | None = None) -> Any:
+        """Load a saved instance. ``customMetrics``: ``{"custom:<module>.<qualname>": fn}`` for a model saved
+        with a custom metric (or register it with ``sparkmed.register_metric``); nothing is ever imported."""
+        return cls.read(customMetrics).load(path)
+
+    def _check_loaded(self, where: str, meta: dict, custom_metrics: dict) -> None:
+        """Validate the restored parameters (subclasses: through the same checks as a fit)."""
 
     def _persisted_metadata(self) -> dict:
         from sparkmed import __version__

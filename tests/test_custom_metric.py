@@ -64,6 +64,20 @@ def test_check_custom_metric_rejects_bad_functions():
     with pytest.raises(ValueError, match="0 on identical rows"):
         custom.check_custom_metric(not_zero_on_self)
     custom.check_custom_metric(canberra)
+
+
+def test_resolve_custom_never_imports_and_needs_the_function_provided():
+    """A name resolves only to a function the user handed over (registry or ``provided``), never by import."""
+    name = custom.custom_name(my_euclidean)
+    assert custom.resolve_custom(name, {name: my_euclidean}) is my_euclidean
+    assert custom.resolve_custom(name.removeprefix("custom:"), {name: my_euclidean}) is my_euclidean
+    with pytest.raises(ValueError, match="not provided"):
+        custom.resolve_custom("custom:os.getcwd")  # importable, but nobody provided it
+    with pytest.raises(ValueError, match="numba.njit"):
+        custom.resolve_custom("custom:x.y", {"custom:x.y": print})
+    assert custom.register_metric(canberra) == custom.custom_name(canberra)
     assert custom.resolve_custom(custom.custom_name(canberra)) is canberra
-    with pytest.raises(ValueError, match="cannot be imported"):
-        custom.resolve_custom("custom:nowhere.fn")
+    assert custom.register_metric(canberra, name="team.canberra") == "custom:team.canberra"
+    assert custom.resolve_custom("custom:team.canberra") is canberra
+    with pytest.raises(ValueError, match="numba.njit"):
+        custom.register_metric(lambda a, b: 0.0)

@@ -11,14 +11,19 @@ sums in row order), at the cost of O(n·m) memory per tile. The public entry poi
 Constraints (checked by :func:`check_custom_metric` on sample pairs before a fit): the function must be
 compiled with ``numba.njit`` (nopython), take two float64 arrays of equal length and return a float; it
 must be non-negative, zero on identical rows and symmetric (k-medoids needs no triangle inequality). To
-run on executors it is pickled by Spark like any function; to load a saved model in another process, it
-must be importable by ``module.qualname`` (a model stores that name, never the code).
+run on executors it is pickled by Spark like any function. A saved model stores only its name
+``custom:<module>.<qualname>``, never the code.
+
+Loading never imports what a file names: a model, a prediction column's metadata or a config saying
+``custom:os.system`` must not make sparkmed import or call anything. So a name is resolved ONLY through
+functions the user handed over in this process — :func:`register_metric` (a process-wide registry), the
+``customMetrics`` argument of ``KMedoidsModel.load`` / the evaluator, or the CLI's ``--trust-module``
+(the user names a module to import, whose numba functions are then registered). An unknown name is an error.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numba
 import numpy as np
@@ -26,9 +31,7 @@ import numpy as np
 CUSTOM_PREFIX = "custom:"
 
 
-def is_custom(metric: object) -> bool:
-    """Whether ``metric`` is a user function (anything callable) rather than a registry name."""
-    return callable(metric)
+_REGISTRY: dict[str, Callable] = {}
 
 
 def custom_name(fn: Callable) -> str:
@@ -37,20 +40,45 @@ def custom_name(fn: Callable) -> str:
     return f"{CUSTOM_PREFIX}{py.__module__}.{py.__qualname__}"
 
 
-def resolve_custom(name: str) -> Callable:
-    """The function a ``custom:<module>.<qualname>`` name refers to (by import; ValueError if impossible)."""
-    path = name[len(CUSTOM_PREFIX):] if name.startswith(CUSTOM_PREFIX) else name
-    module, _, qual = path.rpartition(".")
-    try:
-        obj = importlib.import_module(module)
-        for part in qual.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError, ValueError):
-        raise ValueError(
-            f"custom metric '{path}' cannot be imported here; define it in an importable module (not in a "
-            "notebook cell or __main__) or set it again with setCustomMetric(fn)"
-        ) from None
-    return obj
+def _canonical(name: str) -> str:
+    return name if name.startswith(CUSTOM_PREFIX) else f"{CUSTOM_PREFIX}{name}"
+
+
+def register_metric(fn: Callable, name: str | None = None) -> str:
+    """Make ``fn`` (a ``numba.njit`` metric) resolvable by name when models or predictions are loaded.
+
+    ``name`` defaults to the function's own ``custom:<module>.<qualname>`` (what a model fitted with it
+    stores); give another name to map a model saved elsewhere onto this function. Returns the name.
+    """
+    if not isinstance(fn, numba.core.registry.CPUDispatcher):
+        raise ValueError(f"register_metric: a custom metric must be a numba.njit function, got {type(fn).__name__}")
+    key = _canonical(name) if name else custom_name(fn)
+    _REGISTRY[key] = fn
+    return key
+
+
+def registered_metrics() -> dict[str, Callable]:
+    """A copy of the process-wide registry (name → function)."""
+    return dict(_REGISTRY)
+
+
+def resolve_custom(name: str, provided: Mapping[str, Callable] | None = None) -> Callable:
+    """The function registered (or ``provided``) under a ``custom:<module>.<qualname>`` name.
+
+    Never imports: a name nobody registered is a ``ValueError`` that says how to provide the function.
+    """
+    key = _canonical(name)
+    for table in (provided or {}), _REGISTRY:
+        for given, fn in table.items():
+            if _canonical(given) == key:
+                if not isinstance(fn, numba.core.registry.CPUDispatcher):
+                    raise ValueError(f"custom metric '{key}': the provided function is not a numba.njit function")
+                return fn
+    raise ValueError(
+        f"custom metric '{key}' is not provided: sparkmed never imports code named by a file; pass it with "
+        f"customMetrics={{'{key}': fn}} or register it first with sparkmed.register_metric(fn"
+        ") (CLI: --trust-module MODULE)"
+    )
 
 
 def check_custom_metric(fn: Callable, sample: np.ndarray | None = None) -> None:
