@@ -153,14 +153,20 @@ def check_params(params: FitParams) -> None:
         )
 
 
-def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame) -> None:
-    from sparkmed.kernels.distances import check_dimension
+def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame, spec: FeatureSpec) -> None:
+    """Data-dependent checks after validation: the metric's dimension, float64 overflow, k vs distinct points."""
+    from sparkmed.kernels.distances import check_dimension, overflow_problem
 
     try:
         if not callable(params.metric):
             check_dimension(params.metric, stats.dim)
     except ValueError as exc:
         raise InputError(f"metric '{params.metric}': {exc}") from None
+    if not callable(params.metric):
+        problem = overflow_problem(params.metric, params.p, stats.dim, stats.max_abs, stats.total_weight)
+        if problem:
+            raise InputError(f"{spec.describe()}: {problem} (largest value in row {stats.max_abs_row}); rescale the "
+                             "features (or the weights)")
     if stats.approx_distinct_points < 2 * params.k + 100:
         distinct = exact_distinct_points(prepared)
         if distinct < params.k:
@@ -220,7 +226,7 @@ def prepared_data(
     samples = blocks = None
     try:
         stats = validate(prepared, spec)
-        _check_data(params, stats, prepared)
+        _check_data(params, stats, prepared, spec)
         phase_done(timings, "validate", t0)
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
         t = time.perf_counter()

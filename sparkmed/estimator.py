@@ -7,6 +7,7 @@ and wraps the result.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, replace
 
@@ -27,9 +28,11 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from sparkmed.clara import FitParams, FitResult, RoundInfo, check_params, fit
+from sparkmed.columns import check_unique_names, col
 from sparkmed.encoding import Encoding, pad_batch, plan_encoding
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column, row_key
+from sparkmed.kernels.custom import register_metric
 from sparkmed.persistence import PersistedParams, read_medoid_rows
 from sparkmed.refine import RefinePass
 
@@ -47,7 +50,8 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
     metric = Param(
         Params._dummy(), "metric",
         "dissimilarity: euclidean, sqeuclidean, manhattan, cosine, chebyshev, minkowski, haversine, jaccard, "
-        "hamming", TypeConverters.toString,
+        "hamming, dice (sets), gower (mixed inputCols), or a numba.njit function (stored as custom:<module>.<name>)",
+        TypeConverters.toString,
     )
     p = Param(Params._dummy(), "p", "exponent of the minkowski metric (≥ 1)", TypeConverters.toFloat)
     algorithm = Param(
@@ -160,6 +164,31 @@ class _KMedoidsParams(HasFeaturesCol, HasInputCols, HasPredictionCol, HasMaxIter
             encoding=getattr(self, "_encoding", None),
         )
 
+    def _fit_params(self) -> FitParams:
+        """The Params in the fit's terms (``clara.FitParams``): the one mapping from Params to the fit."""
+        g = self.getOrDefault
+        return FitParams(
+            k=g(self.k), metric=getattr(self, "_custom_metric", None) or g(self.metric), p=g(self.p),
+            algorithm=g(self.algorithm), init=g(self.init),
+            maxIter=g(self.maxIter), numSamples=g(self.numSamples), sampleSize=g(self.sampleSize) or None,
+            refine=g(self.refine), refinePasses=g(self.refinePasses),
+            refineCandidates=g(self.refineCandidates) or None,
+            seed=g(self.seed), maxSampleMemoryMB=g(self.maxSampleMemoryMB),
+        )
+
+    def _check_loaded(self, where: str, meta: dict, custom_metrics: dict) -> None:
+        """Restored Params go through the fit's own checks; a custom metric must be provided, never imported."""
+        from sparkmed import model_fields
+
+        metric = model_fields.metric_name(where, "paramMap.metric", self.getMetric())
+        fn = model_fields.metric_function(where, metric, custom_metrics)
+        if fn is not None:
+            self._custom_metric = fn
+        try:
+            check_params(self._fit_params())
+        except InputError as exc:
+            raise InputError(f"{where}: its parameters do not pass the fit's checks: {exc}") from None
+
     def _kernel_metric(self):
         """The registry metric the kernels use (e.g. ``set_jaccard`` for metric ``jaccard`` on sets), or the
         user's function for a custom metric."""
@@ -212,6 +241,8 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
             self._custom_metric = fn if callable(fn) else None
             if callable(fn):
                 kwargs = {**kwargs, "metric": custom_name(fn)}
+                with contextlib.suppress(ValueError):  # not numba: the fit's check_custom_metric says why
+                    register_metric(fn)  # the user's own function: models/predictions of it resolve in-process
         return kwargs
 
     def setP(self, value: float) -> KMedoids:
@@ -264,17 +295,6 @@ class KMedoids(Estimator, _KMedoidsParams, PersistedParams):
 
     def setDistanceCol(self, value: str) -> KMedoids:
         return self._set(distanceCol=value)
-
-    def _fit_params(self) -> FitParams:
-        g = self.getOrDefault
-        return FitParams(
-            k=g(self.k), metric=getattr(self, "_custom_metric", None) or g(self.metric), p=g(self.p),
-            algorithm=g(self.algorithm), init=g(self.init),
-            maxIter=g(self.maxIter), numSamples=g(self.numSamples), sampleSize=g(self.sampleSize) or None,
-            refine=g(self.refine), refinePasses=g(self.refinePasses),
-            refineCandidates=g(self.refineCandidates) or None,
-            seed=g(self.seed), maxSampleMemoryMB=g(self.maxSampleMemoryMB),
-        )
 
     def setVectorFormat(self, value: str) -> KMedoids:
         return self._set(vectorFormat=value)
@@ -397,13 +417,14 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         """
         if clusterCol in dataset.columns:
             raise InputError(f"medoidRows: the data already has a column '{clusterCol}'; pass clusterCol=...")
+        check_unique_names(dataset, "medoidRows")
         session = dataset.sparkSession
         keys = session.createDataFrame(
             [(int(key), i) for i, key in enumerate(self._medoid_keys)], "_sm_medoid_key long, _sm_cluster int"
         )
         with_key = dataset.withColumn("_sm_medoid_key", row_key(dataset, self._feature_spec()))
         joined = with_key.join(F.broadcast(keys), "_sm_medoid_key")
-        return joined.select(F.col("_sm_cluster").alias(clusterCol), *[F.col(f"`{c}`") for c in dataset.columns])
+        return joined.select(F.col("_sm_cluster").alias(clusterCol), *[col(c) for c in dataset.columns])
 
     def setFeaturesCol(self, value: str) -> KMedoidsModel:
         return self._set(featuresCol=value)
@@ -444,28 +465,53 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
 
     @classmethod
     def _from_persisted(cls, session, path: str, meta: dict) -> KMedoidsModel:
+        """The model of a saved path: every metadata field checked (``sparkmed.model_fields``) before the
+        medoid rows are read; the Params are restored and checked by the reader afterwards."""
+        from sparkmed import model_fields
+
+        where = f"saved model '{path}'"
         info = meta["sparkmed"]
-        try:
-            k, dim = int(info["k"]), int(info["dim"])
-        except (KeyError, TypeError, ValueError):
-            raise InputError(f"saved model '{path}': metadata lacks k/dim (corrupted?)") from None
-        x, keys, ids = read_medoid_rows(session, path, k, dim)
-        custom_fn = None
-        metric = meta.get("paramMap", {}).get("metric", "")
-        if isinstance(metric, str) and metric.startswith("custom:"):
-            from sparkmed.kernels.custom import resolve_custom
+        k, dim = model_fields.model_shape(where, info)
+        metric = model_fields.metric_name(where, "sparkmed.metric", info.get("metric"))
+        param = meta["paramMap"].get("metric", meta["defaultParamMap"].get("metric", "euclidean"))
+        if param != metric:
+            raise InputError(f"{where}: field 'sparkmed.metric' ({metric!r}) differs from paramMap.metric "
+                             f"({param!r:.100})")
+        model_fields.number(where, "sparkmed.p", info.get("p", 2.0), positive=True)
+        encoding = model_fields.encoding(where, info.get("encoding"), metric, dim)
+        if encoding.kind != "dense" or not metric.startswith("custom:"):
+            from sparkmed.kernels.distances import check_dimension
 
             try:
-                custom_fn = resolve_custom(metric)
+                check_dimension(encoding.kernel_metric, dim)
             except ValueError as exc:
-                raise InputError(f"saved model '{path}': {exc}") from None
-        try:
-            encoding = Encoding.from_dict(info.get("encoding"))
-        except TypeError:
-            raise InputError(f"saved model '{path}': its feature encoding cannot be read (corrupted?)") from None
-        model = cls(x, keys, ids, encoding)
-        model._custom_metric = custom_fn
-        return model
+                raise InputError(f"{where}: metric and medoid width disagree: {exc}") from None
+        x, keys, ids = read_medoid_rows(session, path, k, dim)
+        return cls(x, keys, ids, encoding)
+
+    def _check_loaded(self, where: str, meta: dict, custom_metrics: dict) -> None:
+        """The restored Params must describe these medoids (k, metric) and pass the fit's checks."""
+        super()._check_loaded(where, meta, custom_metrics)
+        if self.getK() != self._medoids.shape[0]:
+            raise InputError(f"{where}: paramMap.k = {self.getK()} but the model has {self._medoids.shape[0]} medoids")
+        spec = self._feature_spec()
+        if spec.inputCols and self._encoding.kind in ("dense", "gower"):
+            width = self._medoids.shape[1] if self._encoding.kind == "dense" else self._encoding.width
+            if len(spec.inputCols) != width:
+                raise InputError(f"{where}: paramMap.inputCols has {len(spec.inputCols)} columns for medoids of "
+                                 f"width {width}")
+
+    def _check_features(self, dataset: DataFrame) -> FeatureSpec:
+        """The feature spec for ``dataset``, refusing (before any job) data whose named feature columns cannot
+        match the medoids: a different number of inputCols than the model's dimension."""
+        spec = self._feature_spec()
+        kind = self._encoding.kind
+        if spec.inputCols and kind in ("dense", "gower"):
+            width = self._medoids.shape[1] if kind == "dense" else self._encoding.width
+            if len(spec.inputCols) != width:
+                raise InputError(f"inputCols {list(spec.inputCols)}: {len(spec.inputCols)} column(s), but the model's "
+                                 f"medoids have {width} features")
+        return spec
 
     @property
     def hasSummary(self) -> bool:
@@ -494,10 +540,10 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
 
         Rows whose features are null or not finite are an ``InputError``.
         """
-        spec = self._feature_spec()
+        spec = self._check_features(dataset)
         a = assign_column(feature_column(dataset, spec, padded=False), self._medoids, self._kernel_metric(),
                           self.getP(), self._encoding)
-        w = F.col(spec.weightCol).cast("double") if spec.weightCol else F.lit(1.0)
+        w = col(spec.weightCol).cast("double") if spec.weightCol else F.lit(1.0)
         row = dataset.select(a.alias("a"), w.alias("w")).agg(
             F.sum(F.col("a.distance") * F.col("w")).alias("cost"),
             F.sum(F.col("a.distance").isNull().cast("long")).alias("bad"),
@@ -519,7 +565,7 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         return {PREDICTION_METADATA_KEY: meta}
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        features = feature_column(dataset, self._feature_spec(), padded=False)
+        features = feature_column(dataset, self._check_features(dataset), padded=False)
         struct = assign_column(features, self._medoids, self._kernel_metric(), self.getP(), self._encoding)
         out = dataset.withColumn("_sm_assign", struct)
         pred = self.getOrDefault(self.predictionCol)

@@ -15,12 +15,14 @@ Keys make sampling independent of partitioning and row order (see ``sampling``).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparkmed.columns import NUMERIC_TYPES, col, field_type, is_vector
 from sparkmed.encoding import Encoding, encoded_column
 from sparkmed.errors import InputError
 
@@ -29,7 +31,6 @@ X = "_sm_x"
 W = "_sm_w"
 ID = "_sm_id"
 
-_NUMERIC = (T.ByteType, T.ShortType, T.IntegerType, T.LongType, T.FloatType, T.DoubleType, T.DecimalType)
 _INF = float("inf")
 
 
@@ -59,13 +60,8 @@ class DataStats:
     total_weight: float
     approx_keys: int
     approx_distinct_points: int
-
-
-def _require_column(df: DataFrame, name: str, role: str) -> T.DataType:
-    fields = {f.name: f.dataType for f in df.schema.fields}
-    if name not in fields:
-        raise InputError(f"{role} '{name}' is not a column of the DataFrame; columns are {sorted(fields)}")
-    return fields[name]
+    max_abs: float = 0.0  # largest |feature value|: bounds every distance (overflow check in the fit)
+    max_abs_row: str | None = None  # the row holding it, as error messages name rows
 
 
 def feature_column(df: DataFrame, spec: FeatureSpec, *, padded: bool = True) -> Column:
@@ -80,19 +76,21 @@ def dense_feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
     """The dense features as one ``array<double>`` column expression, after checking column names and types."""
     if spec.inputCols:
         for name in spec.inputCols:
-            dtype = _require_column(df, name, "input column")
-            if not isinstance(dtype, _NUMERIC):
+            dtype = field_type(df, name, "input column")
+            if not isinstance(dtype, NUMERIC_TYPES):
                 raise InputError(
                     f"input column '{name}' has type {dtype.simpleString()}; inputCols must be numeric"
                 )
-        return F.array(*[F.col(c).cast("double") for c in spec.inputCols])
-    dtype = _require_column(df, spec.featuresCol, "featuresCol")
-    if dtype.typeName() == "vector" or type(dtype).__name__ == "VectorUDT":
+        return F.array(*[col(c).cast("double") for c in spec.inputCols])
+    dtype = field_type(df, spec.featuresCol, "featuresCol")
+    if is_vector(dtype):
         from pyspark.ml.functions import vector_to_array
 
-        return vector_to_array(F.col(spec.featuresCol), "float64")
-    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, _NUMERIC):
-        return F.col(spec.featuresCol).cast("array<double>")
+        # vector_to_array fails on a null Vector (a raw JVM error): nulls stay null, and validation names them.
+        c = col(spec.featuresCol)
+        return F.when(c.isNull(), F.lit(None).cast("array<double>")).otherwise(vector_to_array(c, "float64"))
+    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, NUMERIC_TYPES):
+        return col(spec.featuresCol).cast("array<double>")
     raise InputError(
         f"featuresCol '{spec.featuresCol}' has type {dtype.simpleString()}; expected a Vector, an "
         "array of numbers, or use inputCols with numeric columns"
@@ -104,25 +102,33 @@ def prepare(df: DataFrame, spec: FeatureSpec) -> DataFrame:
     # -0.0 and 0.0 hash differently; such rows just get separate keys (samples still merge them as points).
     cols = [feature_column(df, spec).alias(X)]
     if spec.weightCol:
-        wtype = _require_column(df, spec.weightCol, "weightCol")
-        if not isinstance(wtype, _NUMERIC):
+        wtype = field_type(df, spec.weightCol, "weightCol")
+        if not isinstance(wtype, NUMERIC_TYPES):
             raise InputError(f"weightCol '{spec.weightCol}' has type {wtype.simpleString()}; expected numeric")
-        cols.append(F.col(spec.weightCol).cast("double").alias(W))
+        cols.append(col(spec.weightCol).cast("double").alias(W))
     else:
         cols.append(F.lit(1.0).alias(W))
     if spec.idCol:
-        _require_column(df, spec.idCol, "idCol")
-        cols.append(F.col(spec.idCol).cast("string").alias(ID))
+        cols.append(id_string(df, spec.idCol).alias(ID))
     out = df.select(*cols)
     key = F.xxhash64(F.col(ID)) if spec.idCol else F.xxhash64(F.col(X))
     return out.withColumn(KEY, key).select(KEY, X, W, *([ID] if spec.idCol else []))
 
 
+def id_string(df: DataFrame, idCol: str) -> Column:
+    """The ``idCol`` value as a string; a floating NaN id becomes null (every NaN would share one key), so the
+    validation rejects it with the null ids."""
+    dtype = field_type(df, idCol, "idCol")
+    c = col(idCol)
+    if isinstance(dtype, (T.FloatType, T.DoubleType)):
+        c = F.when(F.isnan(c), F.lit(None)).otherwise(c)
+    return c.cast("string")
+
+
 def row_key(df: DataFrame, spec: FeatureSpec) -> Column:
     """The row key of ``prepare`` as an expression on the original DataFrame (to find medoid rows again)."""
     if spec.idCol:
-        _require_column(df, spec.idCol, "idCol")
-        return F.xxhash64(F.col(spec.idCol).cast("string"))
+        return F.xxhash64(id_string(df, spec.idCol))
     return F.xxhash64(feature_column(df, spec))
 
 
@@ -136,9 +142,12 @@ def _row_label(spec: FeatureSpec) -> Column:
 def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
     """Validate and count the prepared data in ONE Spark job; raise ``InputError`` naming what is wrong.
 
-    Checks: empty data, null/NaN/±inf feature values, ragged or empty vectors, null ids, null/NaN/negative
-    weights and an all-zero total weight. Also counts rows, the total weight and (HyperLogLog) the number
-    of distinct keys and distinct points, which size the samples.
+    Checks: empty data, null/NaN/±inf feature values, ragged or empty vectors, null or NaN ids, duplicate
+    ids (exact, ``sparkmed.unique_keys``: one more job that reads only the id column and shuffles the keys as
+    packed arrays, only when an ``idCol`` is given), null/NaN/negative weights, an all-zero or overflowing total
+    weight. Also counts rows, the total weight, the largest absolute feature value (the fit checks that no
+    distance or total can overflow) and (HyperLogLog) the number of distinct keys and distinct points,
+    which size the samples.
     """
     x = F.col(X)
     w = F.col(W)
@@ -151,6 +160,7 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
     )
     bad_w = w.isNull() | F.isnan(w) | (F.abs(w) == F.lit(_INF)) | (w < 0)
     label = _row_label(spec)
+    abs_max = F.greatest(F.array_max(x), -F.array_min(x))
     aggs = [
         F.count(F.lit(1)).alias("n"),
         F.sum(has_null.cast("long")).alias("n_null"),
@@ -169,9 +179,12 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         F.max_by(label, F.size(x)).alias("ex_max_d"),
         F.sum(w).alias("total_w"),
         F.approx_count_distinct(F.col(KEY)).alias("keys"),
+        F.max(abs_max).alias("max_abs"),
+        F.max_by(label, abs_max).alias("ex_max_abs"),
     ]
     if spec.idCol:
         aggs.append(F.sum(F.col(ID).isNull().cast("long")).alias("n_null_id"))
+        aggs.append(F.first(F.when(F.col(ID).isNull(), x.cast("string")), ignorenulls=True).alias("ex_null_id"))
         aggs.append(F.approx_count_distinct(F.xxhash64(x)).alias("points"))
     row = prepared.agg(*aggs).collect()[0]
     what = spec.describe()
@@ -197,7 +210,10 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
     if row["min_d"] == 0:
         raise InputError(f"{what}: feature vectors are empty (length 0); e.g. row {row['ex_empty']}")
     if spec.idCol and row["n_null_id"]:
-        raise InputError(f"idCol '{spec.idCol}': {row['n_null_id']} of {n} rows have a null id")
+        raise InputError(f"idCol '{spec.idCol}': {row['n_null_id']} of {n} rows have a null id (NaN counts as "
+                         f"null); first such row: features={row['ex_null_id']}")
+    if spec.idCol:
+        _check_unique_ids(prepared, spec, n)
     if row["n_bad_w"]:
         raise InputError(
             f"weightCol '{spec.weightCol}': {row['n_bad_w']} of {n} rows have a null, NaN, infinite or "
@@ -205,6 +221,9 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         )
     if not row["total_w"] > 0:
         raise InputError(f"weightCol '{spec.weightCol}': all weights are zero; nothing to cluster")
+    if not math.isfinite(row["total_w"]):
+        raise InputError(f"weightCol '{spec.weightCol}': the weights sum to more than float64 can hold (overflow); "
+                         "scale them down")
     return DataStats(
         n_rows=n,
         dim=int(row["min_d"]),
@@ -212,15 +231,30 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         approx_keys=int(row["keys"]),
         # without an idCol the key IS the hash of the features
         approx_distinct_points=int(row["points"] if spec.idCol else row["keys"]),
+        max_abs=float(row["max_abs"]),
+        max_abs_row=row["ex_max_abs"],
     )
+
+
+def _check_unique_ids(prepared: DataFrame, spec: FeatureSpec, n: int) -> None:
+    """Exact uniqueness of the ids (``sparkmed.unique_keys``: one job reading only the key column)."""
+    from sparkmed.unique_keys import repeated_keys
+
+    repeats, example = repeated_keys(prepared.select(KEY))
+    if not repeats:
+        return
+    ids = prepared.filter(F.col(KEY) == F.lit(example)).select(ID).limit(1000).collect()  # error path only
+    distinct = sorted({r[0] for r in ids})
+    what = (f"e.g. {spec.idCol}={distinct[0]}, {len(ids)} times" if len(distinct) == 1
+            else f"distinct ids {distinct[:2]} share a 64-bit key")
+    raise InputError(f"idCol '{spec.idCol}': ids are not unique ({repeats} of {n} rows repeat an id; {what}); "
+                     "the idCol must identify rows")
 
 
 def _where(spec: FeatureSpec, vec: list | None, kind: str) -> str:
     """Name the input column (inputCols) or vector position holding the bad value of an example row."""
     if vec is None:
         return ""
-    import math
-
     def bad(v: float | None) -> bool:
         if kind == "null":
             return v is None

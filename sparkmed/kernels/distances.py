@@ -92,23 +92,31 @@ class Metric:
         code: integer code passed to :func:`distance` and the numba kernels.
         formula: the definition, in plain text.
         needs_p: whether the metric uses the ``p`` parameter (Minkowski).
+        power: the largest power of a coordinate difference the computation forms (2 for sums of squares
+            and dot products, 1 for sums of absolute differences, ``p`` for Minkowski, 0 when only counts,
+            codes or bounded terms are formed): values of magnitude M keep every intermediate finite while
+            ``(2M)^power · d`` does (:func:`overflow_problem`).
+        degree: scale degree, d(c·a, c·b) = c^degree · d(a, b) on dense rows (0: scale-free or bounded).
     """
 
     name: str
     code: int
     formula: str
     needs_p: bool = False
+    power: int = 0
+    degree: int = 0
 
 
 METRICS: dict[str, Metric] = {
     m.name: m
     for m in (
-        Metric("euclidean", EUCLIDEAN, "sqrt(sum_i (a_i - b_i)^2)"),
-        Metric("sqeuclidean", SQEUCLIDEAN, "sum_i (a_i - b_i)^2"),
-        Metric("manhattan", MANHATTAN, "sum_i |a_i - b_i|"),
-        Metric("cosine", COSINE, "1 - a.b / (|a| |b|); 0 if a = b = 0, 1 if exactly one is 0"),
-        Metric("chebyshev", CHEBYSHEV, "max_i |a_i - b_i|"),
-        Metric("minkowski", MINKOWSKI, "(sum_i |a_i - b_i|^p)^(1/p), p >= 1 (p = inf: chebyshev)", True),
+        Metric("euclidean", EUCLIDEAN, "sqrt(sum_i (a_i - b_i)^2)", power=2, degree=1),
+        Metric("sqeuclidean", SQEUCLIDEAN, "sum_i (a_i - b_i)^2", power=2, degree=2),
+        Metric("manhattan", MANHATTAN, "sum_i |a_i - b_i|", power=1, degree=1),
+        Metric("cosine", COSINE, "1 - a.b / (|a| |b|); 0 if a = b = 0, 1 if exactly one is 0", power=2),
+        Metric("chebyshev", CHEBYSHEV, "max_i |a_i - b_i|", power=1, degree=1),
+        Metric("minkowski", MINKOWSKI, "(sum_i |a_i - b_i|^p)^(1/p), p >= 1 (p = inf: chebyshev)", True,
+               power=1, degree=1),  # power: p at run time (see overflow_problem)
         Metric(
             "haversine",
             HAVERSINE,
@@ -121,16 +129,21 @@ METRICS: dict[str, Metric] = {
             "sparse_euclidean",
             SPARSE_EUCLIDEAN,
             "sqrt(sum_{i in idx(a) u idx(b)} (a_i - b_i)^2); ELL rows [nnz, idx (L), values (L)]",
+            power=2,
+            degree=1,
         ),
         Metric(
             "sparse_manhattan",
             SPARSE_MANHATTAN,
             "sum_{i in idx(a) u idx(b)} |a_i - b_i|; ELL rows [nnz, idx (L), values (L)]",
+            power=1,
+            degree=1,
         ),
         Metric(
             "sparse_cosine",
             SPARSE_COSINE,
             "1 - a.b / (|a| |b|); 0 if a = b = 0, 1 if exactly one is 0; ELL rows [nnz, idx (L), values (L)]",
+            power=2,
         ),
         Metric(
             "sparse_jaccard",
@@ -217,6 +230,33 @@ def check_dimension(name: str, d: int) -> None:
             f"metric {name!r} needs Gower rows [m, types (m), weights (m), values (m)] of length 1 + 3m "
             f"(>= 4), got d={d}"
         )
+
+
+FLOAT64_HEADROOM_LOG10 = 307.0
+"""Every intermediate and total must stay below 10^307 (float64 holds 1.8e308: a little room for sums)."""
+
+
+def overflow_problem(name: str, p: float, d: int, max_abs: float, total_weight: float) -> str | None:
+    """Why float64 would overflow on data with values up to ``max_abs`` in ``d`` dimensions, or None.
+
+    Two bounds, in log10 so the check itself cannot overflow: every intermediate ``(2M)^power · d`` (the
+    largest coordinate difference raised to the metric's power, summed over d) and the total cost
+    ``total_weight · D_max`` with ``D_max <= (2M)^degree · d`` (bounded metrics: ``D_max <= 2·10^4``,
+    haversine's half circumference in km). Values of 1e±150 pass for euclidean at moderate d.
+    """
+    metric = METRICS[name]
+    power = (float(p) if math.isfinite(p) else 1.0) if metric.needs_p else float(metric.power)
+    if max_abs <= 0 or not math.isfinite(max_abs):
+        return None if max_abs == 0 else f"feature values reach {max_abs!r}"
+    lg = math.log10(2.0 * max_abs)
+    if power and power * lg + math.log10(d) > FLOAT64_HEADROOM_LOG10:
+        return (f"values up to {max_abs:.3g} in {d} dimensions overflow float64 in metric '{name}' (it forms "
+                f"power-{power:g} terms of the values)")
+    d_max = metric.degree * lg + math.log10(d) if metric.degree else math.log10(2e4)
+    if total_weight > 0 and math.log10(total_weight) + d_max > FLOAT64_HEADROOM_LOG10:
+        return (f"values up to {max_abs:.3g} and a total weight of {total_weight:.3g} can make the total "
+                "cost overflow float64")
+    return None
 
 
 def resolve_metric(name: str, p: float, d: int) -> int:

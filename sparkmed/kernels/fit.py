@@ -13,7 +13,7 @@ import numpy as np
 
 from sparkmed.kernels.alternating import alternating
 from sparkmed.kernels.clarans import clarans
-from sparkmed.kernels.distances import pairwise
+from sparkmed.kernels.distances import ENCODED_LAYOUTS, METRICS, pairwise
 from sparkmed.kernels.fasterpam import fasterpam
 from sparkmed.kernels.init import initialize
 from sparkmed.kernels.pam import fastpam1, pam
@@ -38,7 +38,7 @@ def merge_duplicates(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np
 
 
 #: Metrics with d(c·a, c·b) = c^degree · d(a, b): their sample matrix can be built on rescaled points.
-SCALE_DEGREE = {"euclidean": 1, "manhattan": 1, "chebyshev": 1, "minkowski": 1, "sqeuclidean": 2}
+SCALE_DEGREE = {name: m.degree for name, m in METRICS.items() if m.degree and name not in ENCODED_LAYOUTS}
 _SAFE_SPREAD = (2.0**-40, 2.0**40)
 
 
