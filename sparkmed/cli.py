@@ -5,8 +5,11 @@ with the distributed FasterCLARA + full-data refinement, and prints what it foun
 
 ``fit`` / ``select-k`` / ``assign`` are the production job (``sparkmed.job``): a TOML config (``--config``)
 with every key overridable (``--set section.key=value`` or the dedicated flags), checked before Spark starts.
-Exit codes: 0 success, 2 bad config/input/paths (``InputError``), 1 runtime failure. ``jobs/kmedoids_job.py``
-calls ``main(argv, submitted=True)`` under spark-submit.
+Exit codes: 0 success, 2 bad config/input/paths (``InputError``: also an output that would destroy the input,
+an ``--overwrite`` over a directory sparkmed did not write, an output another run holds, an output path the
+filesystem refuses), 1 runtime failure. ``jobs/kmedoids_job.py`` calls ``main(argv, submitted=True)`` under
+spark-submit. Everything the job prints or logs is redacted (``sparkmed.job.redact``): the values of
+secret-looking ``--conf``/``--option`` settings and URI user-info never reach the console.
 """
 
 from __future__ import annotations
@@ -117,9 +120,11 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
     from sparkmed.errors import InputError
     from sparkmed.job import config as C
     from sparkmed.job.progress import setup_logging
+    from sparkmed.job.redact import LOG_FILTER, install_log_filter, redact, secret_values, secrets_of
 
     err = logging.getLogger("sparkmed")
     handler = None
+    secrets: set[str] = set()  # known before the config loads, so even its errors are redacted
     try:
         handler = setup_logging(getattr(args, "log_level", None) or "INFO", quiet=args.quiet)
         overrides: list = list(args.overrides)
@@ -130,8 +135,13 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
                 value = _pairs(value, "--option")
             elif dest == "spark.conf":
                 value = _pairs(value, "--conf")
+            if isinstance(value, dict):
+                secrets.update(secret_values(value))
             overrides.append((dest, value))
+        install_log_filter(secrets)
         cfg = C.load(args.config, overrides)
+        secrets.update(secrets_of(cfg))
+        install_log_filter(secrets)
         if handler is not None:
             from sparkmed.job.run import expected_phases
 
@@ -142,13 +152,14 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
     except InputError as e:
         if handler is not None:
             handler.finish()
-        print(f"sparkmed {args.command}: error: {e}", file=sys.stderr)
+        print(redact(f"sparkmed {args.command}: error: {e}", secrets | LOG_FILTER.secrets), file=sys.stderr)
         return 2
     except Exception as e:
         if handler is not None:
             handler.finish()
         err.error("sparkmed %s failed", args.command, exc_info=True)
-        print(f"sparkmed {args.command}: failed: {type(e).__name__}: {str(e).strip()[:2000]}", file=sys.stderr)
+        print(redact(f"sparkmed {args.command}: failed: {type(e).__name__}: {str(e).strip()[:2000]}",
+                     secrets | LOG_FILTER.secrets), file=sys.stderr)
         return 1
     if handler is not None:
         handler.finish()
@@ -157,7 +168,7 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
         summary += f" silhouette={metrics['silhouette']:.4f}"
     if metrics.get("best_k") is not None:
         summary += f" (best k of {cfg['select_k']['ks']})"
-    print(f"sparkmed {args.command}: done: {summary} -> {metrics['output']}", file=sys.stderr)
+    print(redact(f"sparkmed {args.command}: done: {summary} -> {metrics['output']}", secrets), file=sys.stderr)
     return 0
 
 

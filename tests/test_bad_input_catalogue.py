@@ -21,6 +21,7 @@ The catalogue is summarised in README.md ("Bad input: what is rejected and how")
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -96,6 +97,11 @@ def input_tables() -> dict[str, pa.Table]:
         "zero_w": with_value("w", 0.0, rows=range(N)),
         "null_id": with_value("id", None),
         "lat_95": with_value("lat", 95.0),
+        "dup_id": with_value("id", 3, rows=(BAD, 30)),
+        "nan_id": {**good_columns(), "id": pa.array([float("nan") if i == BAD else float(i) for i in range(N)])},
+        "huge_w": with_value("w", 1e308, rows=range(N)),
+        "big_b": with_value("b", 1e200),
+        "max_row": with_value("a", 1e308, rows=(BAD,)) | {"b": with_value("b", -1e308)["b"]},
     }
     out = {name: pa.table(cols) for name, cols in tables.items()}
     out["empty"] = out["good"].slice(0, 0)
@@ -114,6 +120,71 @@ def write_models(d: Path) -> None:
     meta = d / "corrupted_model" / "metadata"
     meta.mkdir(parents=True)
     (meta / "part-00000").write_text('{"class": "sparkmed.estimator.KMedoidsModel", "uid": \n')
+    for name, (meta_changes, data_changes) in CRAFTED_MODELS.items():
+        write_model(d / name, meta_changes, data_changes)
+
+
+def model_metadata() -> dict:
+    """A valid saved KMedoidsModel's metadata (k=2, d=3 on inputCols a, b, c), written by hand as sparkmed does."""
+    return {
+        "class": "sparkmed.estimator.KMedoidsModel", "timestamp": 1, "sparkVersion": "4.3.0", "uid": "KMedoids_x",
+        "paramMap": {"k": 2, "metric": "euclidean", "inputCols": ["a", "b", "c"], "idCol": "id"},
+        "defaultParamMap": {"p": 2.0, "featuresCol": "features", "predictionCol": "prediction", "seed": 0},
+        "sparkmed": {"formatVersion": 1, "sparkmedVersion": "0.1.0", "k": 2, "dim": 3, "metric": "euclidean",
+                     "p": 2.0, "encoding": {"kind": "dense", "kernel_metric": "euclidean", "width": 0, "size": 0,
+                                            "columns": [], "types": [], "weights": [], "mins": [], "ranges": []}},
+    }
+
+
+def model_data() -> dict[str, pa.Array]:
+    """The medoid rows of :func:`model_metadata` (rows 0 and 1 of the good data)."""
+    x = good_columns()
+    rows = [[x["a"][i].as_py(), x["b"][i].as_py(), x["c"][i].as_py()] for i in (0, 1)]
+    return {"cluster": pa.array([0, 1], pa.int32()), "key": pa.array([11, 22], pa.int64()),
+            "id": pa.array(["0", "1"]), "features": pa.array(rows, pa.list_(pa.float64()))}
+
+
+def write_model(path: Path, meta_changes: dict, data_changes: dict) -> None:
+    """A saved model: :func:`model_metadata` with ``meta_changes`` (dotted keys; None deletes) and
+    :func:`model_data` with ``data_changes`` (column → array)."""
+    meta = model_metadata()
+    for dotted, value in meta_changes.items():
+        *parents, leaf = dotted.split(".")
+        node = meta
+        for part in parents:
+            node = node[part]
+        if value is None:
+            node.pop(leaf, None)
+        else:
+            node[leaf] = value
+    (path / "metadata").mkdir(parents=True)
+    # allow_nan: the crafted k = Infinity is written as JSON's Infinity, as a hand-edited file could be
+    (path / "metadata" / "part-00000").write_text(json.dumps(meta, allow_nan=True) + "\n")
+    (path / "data").mkdir()
+    pq.write_table(pa.table({**model_data(), **data_changes}), path / "data" / "part-00000.parquet")
+
+
+#: Crafted saved models: name → (metadata changes, data changes). Each must be refused at load, naming the field.
+CRAFTED_MODELS: dict[str, tuple[dict, dict]] = {
+    "valid_model": ({}, {}),
+    "model_k_huge": ({"sparkmed.k": 10**13, "paramMap.k": 10**13}, {}),
+    "model_k_infinite": ({"sparkmed.k": float("inf")}, {}),
+    "model_k_zero": ({"sparkmed.k": 0, "paramMap.k": 0}, {}),
+    "model_param_k_mismatch": ({"paramMap.k": 5}, {}),
+    "model_string_features": ({}, {"features": pa.array([["a", "b", "c"], ["d", "e", "f"]])}),
+    "model_null_key": ({}, {"key": pa.array([11, None], pa.int64())}),
+    "model_unknown_encoding": ({"sparkmed.encoding.kind": "pickle"}, {}),
+    "model_sparse_width_huge": ({"paramMap.metric": "cosine", "sparkmed.metric": "cosine",
+                                 "sparkmed.encoding.kind": "sparse", "sparkmed.encoding.kernel_metric": "sparse_cosine",
+                                 "sparkmed.encoding.width": 10**12}, {}),
+    "model_unknown_metric": ({"paramMap.metric": "foo", "sparkmed.metric": "foo"}, {}),
+    "model_metric_mismatch": ({"paramMap.metric": "manhattan"}, {}),
+    "model_minkowski_p_negative": ({"paramMap.metric": "minkowski", "sparkmed.metric": "minkowski",
+                                    "paramMap.p": -1.0}, {}),
+    "model_custom_metric_import": ({"paramMap.metric": "custom:unittest.__main__.main",
+                                    "sparkmed.metric": "custom:unittest.__main__.main"}, {}),
+    "model_width_mismatch": ({"sparkmed.dim": 4}, {}),
+}
 
 
 @pytest.fixture(scope="session")
@@ -123,6 +194,7 @@ def data_dir(tmp_path_factory) -> Path:
     for name, table in input_tables().items():
         pq.write_table(table, d / f"{name}.parquet")
     (d / "rows.csv").write_text("a,b,c\n1,2,3\n4,5,6\n")
+    (d / "header_only.csv").write_text("a,b,c\n")
     (d / "wrong_type.toml").write_text('[model]\nk = 3\nseed = "seven"\n')
     write_models(d)
     return d
@@ -185,6 +257,10 @@ CASES: list[Case] = [
     Case("fewer_distinct_than_k", ("k=5", "distinct points (3)"), "few_distinct", {**ABC, "k": 5}, (5,),
          cli=(*FIT, "-k", "5")),
     Case("null_id", ("idCol 'id'", "null id"), "null_id", ABC, (2, 3), cli=FIT),
+    Case("nan_id", ("idCol 'id'", "null id", "NaN"), "nan_id", ABC, (2, 3), cli=FIT),
+    Case("duplicate_ids", ("idCol 'id'", "not unique", "id=3, 3 times"), "dup_id", ABC, (2, 3), cli=FIT),
+    Case("features_overflow", ("inputCols", "1e+200", f"id={BAD}", "overflow"), "big_b", ABC, (2, 3), cli=FIT),
+    Case("row_of_extremes", ("inputCols", "1e+308", f"id={BAD}", "overflow"), "max_row", ABC, (2, 3), cli=FIT),
     # ---- k
     Case("k_below_2", ("k must be ≥ 2", "got 1"), "good", {**ABC, "k": 1}, cli=(*FIT, "-k", "1"),
          cli_words=("model.k", "minimum 2"), spark=False),
@@ -198,6 +274,7 @@ CASES: list[Case] = [
     Case("nan_weight", ("weightCol 'w'", f"id={BAD} has weight NaN"), "nan_w", W, (2, 3), cli=FIT_W),
     Case("null_weight", ("weightCol 'w'", "null", f"id={BAD}"), "null_w", W, (2, 3), cli=FIT_W),
     Case("all_zero_weights", ("weightCol 'w'", "all weights are zero"), "zero_w", W, (2, 3), cli=FIT_W),
+    Case("weights_overflow", ("weightCol 'w'", "overflow"), "huge_w", W, (2, 3), cli=FIT_W),
     # ---- metric
     Case("unknown_metric", ("metric", "'foo'", "euclidean"), "good", {**ABC, "metric": "foo"}, (2, 3),
          cli=(*FIT, "--metric", "foo"), cli_words=("model.metric", "'foo'", "euclidean"), spark=False),
@@ -227,11 +304,43 @@ CASES: list[Case] = [
          cli=("fit", "--input", "{data}/rows.csv", "--features", "a,b,c")),
     Case("output_exists_without_overwrite", ("already exists", "--overwrite"), cli=FIT, spark=False),
     Case("output_not_writable", ("not writable", "output.path"), cli=FIT, spark=False),
+    # ---- outputs and inputs (job safety)
+    Case("output_equals_input", ("is the input path", "input.path", "output.path"),
+         cli=("fit", "--input", "{work}/in", "--features", "a,b,c", "--overwrite"), spark=False),
+    Case("output_inside_input", ("lies inside the input path", "input.path"),
+         cli=("fit", "--input", "{work}/in", "--features", "a,b,c"), spark=False),
+    Case("input_inside_output", ("contains the input path", "input.path"),
+         cli=("fit", "--input", "{work}/out/in", "--features", "a,b,c", "--overwrite"), spark=False),
+    Case("overwrite_non_sparkmed_output", ("not a sparkmed output", "_SPARKMED_OUTPUT", "--overwrite"),
+         cli=(*FIT, "--overwrite"), spark=False),
+    Case("output_oserror_path", ("/proc/sparkmed-catalogue-out", "output.path"), cli=FIT, spark=False),
+    Case("p_nan", ("model.p", "nan is not a number"), cli=(*FIT, "--metric", "minkowski", "--set", "model.p=nan"),
+         spark=False),
+    Case("header_only_csv", ("has 0 rows", "header_only.csv"),
+         cli=("fit", "--input", "{data}/header_only.csv", "--format", "csv", "--option", "header=true",
+              "--option", "inferSchema=true", "--features", "a,b,c")),
     # ---- saved models (KMedoidsModel.load and `sparkmed assign --model`)
     Case("foreign_model", ("foreign_model", "KMeansModel", "not a sparkmed.estimator.KMedoidsModel"),
          load="foreign_model", cli=("assign", "--input", "{in}", "--model", "{data}/foreign_model")),
     Case("corrupted_model", ("corrupted_model", "not valid JSON"), load="corrupted_model",
          cli=("assign", "--input", "{in}", "--model", "{data}/corrupted_model")),
+    # ---- crafted saved models: every field checked at load, nothing named by the files is imported or run
+    *[Case(name, (name, *words), load=name, cli=("assign", "--input", "{in}", "--model", f"{{data}}/{name}"))
+      for name, words in {
+          "model_k_huge": ("sparkmed.k", "10000000000000"),
+          "model_k_infinite": ("sparkmed.k", "inf"),
+          "model_k_zero": ("sparkmed.k", "got 0"),
+          "model_param_k_mismatch": ("paramMap.k = 5", "2 medoids"),
+          "model_string_features": ("'features'", "array<string>"),
+          "model_null_key": ("'key'", "non-null"),
+          "model_unknown_encoding": ("encoding.kind", "'pickle'"),
+          "model_sparse_width_huge": ("encoding.width", "1000000000000"),
+          "model_unknown_metric": ("sparkmed.metric", "'foo'"),
+          "model_metric_mismatch": ("sparkmed.metric", "paramMap.metric", "'manhattan'"),
+          "model_minkowski_p_negative": ("minkowski", "p >= 1"),
+          "model_custom_metric_import": ("custom:unittest.__main__.main", "not provided", "never imports"),
+          "model_width_mismatch": ("sparkmed.dim", "dimension 4"),
+      }.items()],
 ]
 BY_ID = {c.id: c for c in CASES}
 assert len(BY_ID) == len(CASES)
@@ -307,11 +416,24 @@ def snapshot(d: Path) -> dict[str, bytes]:
 
 
 def prepare_cli(case: Case, data_dir: Path, root: Path) -> tuple[CliRun, list[str]]:
-    """The case's own empty working directory (plus an occupied or unwritable output where the case needs
-    one) and the full argument list."""
+    """The case's own empty working directory (plus an occupied or unwritable output, or an input of its own
+    (``{work}``) that the output overlaps, where the case needs one) and the full argument list."""
     workdir = root / case.id
     workdir.mkdir()
     out = workdir / "out"
+    good = data_dir / "good.parquet"
+    if case.id in ("output_equals_input", "output_inside_input"):
+        (workdir / "in").mkdir()
+        shutil.copyfile(good, workdir / "in" / "part-0.parquet")
+        out = workdir / "in" if case.id == "output_equals_input" else workdir / "in" / "out"
+    elif case.id == "input_inside_output":
+        (out / "in").mkdir(parents=True)
+        shutil.copyfile(good, out / "in" / "part-0.parquet")
+    elif case.id == "overwrite_non_sparkmed_output":
+        out.mkdir()
+        (out / "precious.csv").write_text("a,b\n1,2\n")
+    elif case.id == "output_oserror_path":
+        out = Path("/proc/sparkmed-catalogue-out")  # the kernel refuses to create anything there
     if case.id == "output_exists_without_overwrite":
         out.mkdir()
         (out / "metrics.json").write_text('{"k": 3, "cost": 1.5}\n')
@@ -326,7 +448,8 @@ def prepare_cli(case: Case, data_dir: Path, root: Path) -> tuple[CliRun, list[st
             locked.mkdir()
             out = locked / "out"
             locked.chmod(0o555)
-    subs = {"{data}": str(data_dir), "{in}": str(data_dir / f"{case.data}.parquet"), "{out}": str(out)}
+    subs = {"{data}": str(data_dir), "{in}": str(data_dir / f"{case.data}.parquet"), "{out}": str(out),
+            "{work}": str(workdir)}
     args = []
     for a in case.cli or ():
         for key, value in subs.items():
@@ -409,3 +532,13 @@ def test_catalogue_size():
     assert len(CASES) >= 25
     for c in CASES:
         assert c.params is not None or c.ks is not None or c.load is not None or c.cli is not None, c.id
+
+
+def test_handwritten_valid_model_loads_and_labels(spark, data_dir):
+    """The crafted models differ from ``valid_model`` only in the field they break: that one loads and labels."""
+    model = KMedoidsModel.load(str(data_dir / "valid_model"))
+    assert model.medoids().shape == (2, 3) and model.getK() == 2
+    labels = model.transform(read(spark, data_dir, BY_ID["null_feature"]).limit(0)).columns
+    assert "prediction" in labels
+    rows = model.transform(spark.read.parquet(str(data_dir / "good.parquet"))).select("prediction").collect()
+    assert len(rows) == N and {r[0] for r in rows} <= {0, 1}

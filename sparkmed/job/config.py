@@ -14,6 +14,8 @@ and flags, in command-line order.
 from __future__ import annotations
 
 import copy
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -135,6 +137,8 @@ def coerce(dotted: str, value: Any, spec: Key) -> Any:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise bad
         value = float(value)
+        if math.isnan(value):  # NaN passes every range check (all comparisons are false)
+            raise ConfigError(f"config key {dotted!r}: nan is not a number (expected {t})")
     elif t == "str":
         if not isinstance(value, str):
             raise bad
@@ -150,6 +154,8 @@ def coerce(dotted: str, value: Any, spec: Key) -> Any:
             value = [float(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
         if not isinstance(value, list) or not all(isinstance(v, item) and not isinstance(v, bool) for v in value):
             raise bad
+        if item is float and any(math.isnan(v) for v in value):
+            raise ConfigError(f"config key {dotted!r}: nan is not a number (expected {t}), got {value!r}")
     elif t == "table":
         if not isinstance(value, dict) or not all(isinstance(v, str | int | float | bool) for v in value.values()):
             raise ConfigError(f"config key {dotted!r}: expected a table of scalar values, got {value!r}")
@@ -247,12 +253,17 @@ def _check_model_params(cfg: dict[str, dict[str, Any]], ks: list[int]) -> None:
                      refine=p["refine"], refinePasses=p["refinePasses"],
                      refineCandidates=p["refineCandidates"] or None, seed=p["seed"],
                      maxSampleMemoryMB=p["maxSampleMemoryMB"])
-    names = {"sampleSize": "model.sample_size", "maxSampleMemoryMB": "model.max_sample_memory_mb", "k": "model.k"}
+    # check_params names its Params (camelCase); match them as whole words ("k" is in almost every message).
+    names = {"sampleSize": "model.sample_size", "maxSampleMemoryMB": "model.max_sample_memory_mb",
+             "maxIter": "model.max_iter", "numSamples": "model.num_samples", "refinePasses": "model.refine_passes",
+             "refineCandidates": "model.refine_candidates", "algorithm": "model.algorithm", "init": "model.init",
+             "refine": "model.refine", "metric": "model.metric", "p": "model.p", "k": "model.k"}
     for k in ks:
         try:
             check_params(replace(base, k=k))
         except InputError as exc:
-            keys = ", ".join(key for name, key in names.items() if name in str(exc)) or "model"
+            found = [key for name, key in names.items() if re.search(rf"(?<![\w.]){name}(?![\w])", str(exc))]
+            keys = ", ".join(found) or "model"
             raise ConfigError(f"config key(s) {keys}: {exc}") from None
 
 
@@ -270,5 +281,5 @@ def kmedoids_params(cfg: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def flatten(cfg: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """``{"section.key": "value"}`` strings (MLflow params)."""
+    """``{"section.key": "value"}`` strings (MLflow params). Pass a redacted config (``redact.redact``)."""
     return {f"{s}.{k}": str(v) for s, body in cfg.items() for k, v in body.items()}

@@ -2,6 +2,18 @@
 
 Why: starting Spark costs seconds (minutes on a busy cluster); a missing input or an occupied output must be
 reported at once, with exit code 2 and nothing written.
+
+Rules for the output path (``check_output_path``), all checked on the real path (``~``, ``file:`` and
+symlinks resolved):
+
+- it must not be, lie inside or contain the input path (``input.path``, every match of a glob) or the model
+  of ``assign`` (``assign.model``): the job would destroy or swallow what it reads;
+- an existing output is replaced only with ``--overwrite`` AND only when it is a previous sparkmed output
+  (it holds the ``_SPARKMED_OUTPUT`` marker every committed output carries, see ``outputs``) or an empty
+  directory: ``--overwrite`` never deletes a directory sparkmed did not write.
+
+``~`` in ``input.path``, ``output.path`` and ``assign.model`` is expanded for Spark too (``spark_path``),
+not only for these checks: Spark would read ``~/x`` as a directory literally named ``~``.
 """
 
 from __future__ import annotations
@@ -13,14 +25,30 @@ from typing import Any
 from urllib.parse import urlparse
 
 from sparkmed.errors import InputError
+from sparkmed.job.outputs import MARKER, is_replaceable
 
 
 def local_path(uri: str) -> Path | None:
-    """The local filesystem path of ``uri`` (plain path or ``file:``), or None for other schemes (hdfs:, s3a: ...)."""
+    """The local filesystem path of ``uri`` (plain path or ``file:``, ``~`` expanded), or None for other schemes
+    (hdfs:, s3a: ...)."""
     parsed = urlparse(uri)
     if parsed.scheme in ("", "file") or (len(parsed.scheme) == 1 and os.name == "nt"):
         return Path(parsed.path if parsed.scheme == "file" else uri).expanduser()
     return None
+
+
+def spark_path(uri: str) -> str:
+    """``uri`` as Spark must read it: ``~`` expanded in plain paths and ``file:`` URIs, other URIs unchanged."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return os.path.expanduser(uri)
+    if parsed.scheme == "file" and parsed.path.startswith("~"):
+        return "file://" + os.path.expanduser(parsed.path)
+    return uri
+
+
+def _has_glob(path: str) -> bool:
+    return any(c in path for c in "*?[")
 
 
 def check_input_path(uri: str) -> None:
@@ -28,29 +56,63 @@ def check_input_path(uri: str) -> None:
     p = local_path(uri)
     if p is None:
         return
-    if any(c in str(p) for c in "*?["):
+    if _has_glob(str(p)):
         if not glob.glob(str(p)):
             raise InputError(f"input path {uri!r} matches no file (config key 'input.path')")
     elif not p.exists():
         raise InputError(f"input path {uri!r} does not exist (config key 'input.path')")
 
 
-def check_output_path(uri: str, overwrite: bool) -> Path:
-    """The output must be a local directory path that is free (or ``overwrite``) and whose parent is writable.
+def real_paths(uri: str) -> list[Path]:
+    """The real local paths ``uri`` names (every match of a glob), symlinks resolved; [] for remote URIs."""
+    p = local_path(uri)
+    if p is None:
+        return []
+    matches = glob.glob(str(p)) if _has_glob(str(p)) else [str(p)]
+    return [Path(os.path.realpath(m)) for m in matches]
+
+
+def check_no_overlap(out: Path, protected: dict[str, str]) -> None:
+    """``out`` (a real path) must not be, lie inside or contain any of the ``protected`` paths (config key →
+    path or URI): writing or replacing it would destroy the job's own input or model."""
+    for key, uri in protected.items():
+        for p in real_paths(uri):
+            if out == p:
+                relation = "is"
+            elif out.is_relative_to(p):
+                relation = "lies inside"
+            elif p.is_relative_to(out):
+                relation = "contains"
+            else:
+                continue
+            what = "input" if key == "input.path" else "model"
+            raise InputError(f"output path {str(out)!r} {relation} the {what} path {uri!r} (config keys "
+                             f"'output.path' and {key!r}): writing the output would destroy the job's own "
+                             f"{what}; choose an output directory outside it")
+
+
+def check_output_path(uri: str, overwrite: bool, protected: dict[str, str] | None = None) -> Path:
+    """The output must be a local directory path that is free (or ``overwrite`` and a previous sparkmed output),
+    apart from the ``protected`` paths (config key → path: input.path, assign.model), with a writable parent.
 
     The atomic rename that protects the previous output needs a local (or shared POSIX) filesystem, so other
-    schemes are refused here rather than half-supported.
+    schemes are refused here rather than half-supported. Returns the real (resolved) path.
     """
     p = local_path(uri)
     if p is None:
         raise InputError(f"output path {uri!r}: only local/shared filesystem paths are supported "
                          "(config key 'output.path'); the job renames the finished output into place")
-    p = p.resolve()
+    p = Path(os.path.realpath(p))
+    check_no_overlap(p, protected or {})
     if p.exists() and not p.is_dir():
         raise InputError(f"output path {str(p)!r} exists and is not a directory (config key 'output.path')")
     if p.exists() and not overwrite:
         raise InputError(f"output path {str(p)!r} already exists; pass --overwrite (output.overwrite=true) to "
                          "replace it")
+    if p.exists() and not is_replaceable(p):
+        raise InputError(f"output path {str(p)!r} exists and is not a sparkmed output (no {MARKER} marker): "
+                         "--overwrite only replaces a previous sparkmed output; remove it yourself or choose "
+                         "another output directory (config key 'output.path')")
     parent = p.parent
     while not parent.exists():  # the parent will be created: the first existing ancestor must be writable
         parent = parent.parent
@@ -69,7 +131,14 @@ def model_path(uri: str) -> str:
         raise InputError(f"model path {uri!r} does not exist (config key 'assign.model')")
     if (p / "model").is_dir():
         return str(p / "model")
-    return str(p)
+    return str(p)  # ~ expanded: Spark reads this path
+
+
+def describe_input(cfg_input: dict[str, Any]) -> str:
+    """How messages name the input: ``table 'db.t'`` or ``csv input 'data/x.csv'``."""
+    if cfg_input["table"]:
+        return f"table {cfg_input['table']!r}"
+    return f"{cfg_input['format']} input {cfg_input['path']!r}"
 
 
 def read_input(spark, cfg_input: dict[str, Any]):
@@ -77,8 +146,7 @@ def read_input(spark, cfg_input: dict[str, Any]):
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    where = f"table {cfg_input['table']!r}" if cfg_input["table"] else f"{cfg_input['format']} input " \
-            f"{cfg_input['path']!r}"
+    where = describe_input(cfg_input)
     try:
         if cfg_input["table"]:
             df = spark.read.table(cfg_input["table"])
@@ -96,11 +164,13 @@ def read_input(spark, cfg_input: dict[str, Any]):
     return df
 
 
-def resolve_features(df, features: list[str], metric: str = "euclidean") -> dict[str, Any]:
+def resolve_features(df, features: list[str], metric: str = "euclidean", where: str = "input") -> dict[str, Any]:
     """``KMedoids`` feature params for the named columns: one vector/array column → featuresCol, else inputCols
     (for metric gower always inputCols: mixed numeric, boolean and string columns).
 
-    Checked here so the error names the config key and the available columns.
+    Checked here so the error names the config key and the available columns. A CSV with only a header reads
+    as string columns (with or without inferSchema): when a column is not numeric, one tiny job
+    (``limit(1).count()``) tells an empty input (``<where> has 0 rows``) from a real type error.
     """
     from pyspark.ml.linalg import VectorUDT
     from pyspark.sql.types import ArrayType, NumericType
@@ -115,6 +185,8 @@ def resolve_features(df, features: list[str], metric: str = "euclidean") -> dict
     if len(features) == 1 and isinstance(fields[features[0]], VectorUDT | ArrayType):
         return {"featuresCol": features[0]}
     bad = [f"{c} ({fields[c].simpleString()})" for c in features if not isinstance(fields[c], NumericType)]
+    if bad and df.limit(1).count() == 0:
+        raise InputError(f"{where} has 0 rows (only a header?): nothing to cluster")
     if bad:
         raise InputError(f"config key 'input.features': column(s) {', '.join(bad)} are not numeric (use numeric "
                          "columns, or exactly one vector/array column)")

@@ -2,12 +2,15 @@
 
 Called on the complete staging directory just before it is committed, so a run whose MLflow logging fails
 fails as a whole (exit 1, no output) instead of leaving an output that the tracking server does not know.
-``assignments/`` (one row per input row) is not uploaded: it is data, not an artifact.
+``assignments/`` (one row per input row) is not uploaded: it is data, not an artifact; nor are the job's
+bookkeeping files (``_SPARKMED_*``: the staging owner record). Params are the REDACTED config
+(``redact.redact``): secret-looking Spark/reader settings and URI user-info never reach the tracking server.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,14 @@ _NUMERIC = ("k", "n", "cost", "mean_cost", "silhouette", "rounds_count", "refine
             "unassigned")
 
 
-def log_run(cfg: dict[str, dict[str, Any]], metrics: dict[str, Any], staging: Path) -> dict[str, str]:
-    """Log to MLflow; returns ``{"run_id", "experiment_id", "tracking_uri"}`` for metrics.json."""
+def log_run(cfg: dict[str, dict[str, Any]], metrics: dict[str, Any], staging: Path,
+            secrets: Iterable[str] = ()) -> dict[str, str]:
+    """Log to MLflow; returns ``{"run_id", "experiment_id", "tracking_uri"}`` for metrics.json (the tracking
+    URI as MLflow reports it: redact it before writing it anywhere)."""
     import mlflow
 
     from sparkmed.job.config import flatten
+    from sparkmed.job.redact import redact
 
     m = cfg["mlflow"]
     if m["tracking_uri"]:
@@ -29,14 +35,14 @@ def log_run(cfg: dict[str, dict[str, Any]], metrics: dict[str, Any], staging: Pa
     experiment = mlflow.set_experiment(m["experiment"])
     with mlflow.start_run(run_name=m["run_name"] or None) as run:
         mlflow.set_tag("sparkmed.command", metrics.get("command", ""))
-        mlflow.log_params({k: v[:6000] for k, v in flatten(cfg).items()})
+        mlflow.log_params({k: v[:6000] for k, v in flatten(redact(cfg, secrets)).items()})
         values = {k: float(metrics[k]) for k in _NUMERIC if isinstance(metrics.get(k), int | float)}
         values.update({f"seconds_{k}": float(v) for k, v in (metrics.get("phases_seconds") or {}).items()})
         mlflow.log_metrics(values)
         for i, r in enumerate(metrics.get("rounds") or []):
             mlflow.log_metric("round_best_cost", float(r["best_cost"]), step=i + 1)
         for item in sorted(staging.iterdir()):
-            if item.name == "assignments":
+            if item.name == "assignments" or item.name.startswith("_SPARKMED"):
                 continue
             if item.is_dir():
                 mlflow.log_artifacts(str(item), artifact_path=item.name)

@@ -2,7 +2,8 @@
 
 The fit announces its phases on the ``sparkmed.progress`` logger ("phase round 2 done in 3.1 s"); the job adds
 its own phases (session, read, write ...) on the same logger. Logs are what CI and spark-submit capture, so
-off a TTY nothing is redrawn.
+off a TTY nothing is redrawn. Every handler that carries sparkmed's lines gets ``redact.LOG_FILTER``: no
+secret from the config (or a URI's user-info) reaches the console or a captured log.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 import time
+
+from sparkmed.job.redact import install_log_filter
 
 PROGRESS = "sparkmed.progress"
 
@@ -65,11 +68,13 @@ def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHa
             plog.removeHandler(h)
     if quiet:
         plog.setLevel(max(numeric, logging.WARNING))
+        install_log_filter()
         return None
     handler = ProgressHandler(total=total)
     plog.addHandler(handler)
     plog.setLevel(logging.INFO)
     plog.propagate = False
+    install_log_filter()
     return handler
 
 

@@ -2,13 +2,15 @@
 
 matplotlib is an optional extra (``sparkmed[report]``): without it the report is skipped and the reason is
 logged and recorded in metrics.json. The PCA plot uses a bounded sample (``output.report_sample`` rows via
-``sample`` + ``limit``): the driver never collects the full data.
+``sample`` + ``limit``): the driver never collects the full data. Every value shown goes through
+``redact.redact`` (the report is shared like metrics.json).
 """
 
 from __future__ import annotations
 
 import html
 import logging
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -34,17 +36,19 @@ def sample_points(model, df, feature_params: dict, n_rows: int, limit: int, seed
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
+    from sparkmed.columns import col as column
+
     fraction = min(1.0, 2.0 * limit / max(n_rows, 1))
     part = df.sample(fraction=fraction, seed=seed).limit(limit)
     pred = model.copy({model.predictionCol: "_sm_cluster"}).transform(part)
     if "inputCols" in feature_params:
-        feats = F.array(*[F.col(c).cast("double") for c in feature_params["inputCols"]])
+        feats = F.array(*[column(c).cast("double") for c in feature_params["inputCols"]])
     else:
         col = feature_params["featuresCol"]
         from pyspark.ml.linalg import VectorUDT
 
         is_vec = isinstance(df.schema[col].dataType, VectorUDT)
-        feats = vector_to_array(F.col(col)) if is_vec else F.col(col).cast("array<double>")
+        feats = vector_to_array(column(col)) if is_vec else column(col).cast("array<double>")
     rows = pred.select(feats.alias("f"), F.col("_sm_cluster").alias("c")).where(F.col("c").isNotNull()).collect()
     if not rows:
         return np.zeros((0, model.medoids().shape[1])), np.zeros(0, dtype=int)
@@ -63,8 +67,12 @@ def pca_2d(x: np.ndarray, medoids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_report(out: Path, metrics: dict[str, Any], x: np.ndarray, labels: np.ndarray, medoids: np.ndarray,
-                 selection: list[dict] | None = None) -> list[str]:
-    """Write ``report/*.png`` and ``report.html`` under ``out``; returns the PNG paths (relative)."""
+                 selection: list[dict] | None = None, secrets: Iterable[str] = ()) -> list[str]:
+    """Write ``report/*.png`` and ``report.html`` under ``out``; returns the PNG paths (relative).
+    ``secrets``: known secret values to mask in the page (``redact.secrets_of(cfg)``)."""
+    from sparkmed.job.redact import redact
+
+    metrics = redact(metrics, secrets)
     import matplotlib
 
     matplotlib.use("Agg")

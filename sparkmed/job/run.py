@@ -1,9 +1,15 @@
 """The three job commands (fit, select-k, assign): checks, Spark session, fit, outputs, commit.
 
 Order matters: everything that can be checked without Spark (config, input/model paths, output directory,
-optional extras) is checked first, so a bad invocation fails in about a second with exit code 2. Then the
-staging directory is created; from there on any failure removes it, and only a complete output is renamed
-into place (``outputs.Staging``).
+optional extras) is checked first, so a bad invocation fails in about a second with exit code 2. That
+includes the output rules of ``io.check_output_path`` (never the input or the model, never inside or around
+them, ``--overwrite`` only over a previous sparkmed output) and taking the output's lock (``outputs.Staging``:
+a second run on the same output fails at once). Then the staging directory is created; from there on any
+failure removes it, and only a complete output is renamed into place.
+
+Nothing written carries a secret: metrics.json, the MLflow params, report.html and the log lines go through
+``redact.redact`` (secret-looking Spark/reader settings, URI user-info, and their values wherever they
+appear); the command line itself is not recorded (the redacted config echo says everything it said).
 """
 
 from __future__ import annotations
@@ -12,7 +18,6 @@ import contextlib
 import logging
 import os
 import platform
-import sys
 from dataclasses import asdict, is_dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,8 +25,16 @@ from typing import Any
 
 from sparkmed.job import config as C
 from sparkmed.job import io
-from sparkmed.job.outputs import Staging, assignments_frame, medoids_frame, write_assignments, write_json
+from sparkmed.job.outputs import (
+    Staging,
+    assignments_frame,
+    medoids_frame,
+    output_marker,
+    write_assignments,
+    write_json,
+)
 from sparkmed.job.progress import Phases
+from sparkmed.job.redact import install_log_filter, redact, secrets_of
 
 log = logging.getLogger("sparkmed")
 
@@ -106,12 +119,20 @@ def model_metrics(model) -> dict[str, Any]:
 def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     """Run one command end to end; returns the metrics written to metrics.json. Raises InputError (exit 2)
     for bad config/input/paths and anything else (exit 1) for runtime failures, leaving no output behind."""
+    secrets = secrets_of(cfg)
+    install_log_filter(secrets)
     C.check_for(command, cfg)
     inp, outc = cfg["input"], cfg["output"]
+    protected: dict[str, str] = {}
     if inp["path"]:
         io.check_input_path(inp["path"])
-    model_dir = io.model_path(cfg["assign"]["model"]) if command == "assign" else None
-    out = io.check_output_path(outc["path"], outc["overwrite"])
+        protected["input.path"] = inp["path"]
+        inp = {**inp, "path": io.spark_path(inp["path"])}  # ~ expanded for Spark too
+    model_dir = None
+    if command == "assign":
+        model_dir = io.model_path(cfg["assign"]["model"])
+        protected["assign.model"] = cfg["assign"]["model"]
+    out = io.check_output_path(outc["path"], outc["overwrite"], protected)
     report_skip = None
     if command != "assign" and outc["report"]:
         from sparkmed.job.report import matplotlib_available
@@ -123,17 +144,18 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
         report_skip = "disabled (output.report = false)"
 
     started = datetime.now(timezone.utc)
-    staging = Staging(out, outc["overwrite"])
+    staging = Staging(out, outc["overwrite"], marker=output_marker(command))
     log.info("staging output in %s", staging.dir)
     phases = Phases()
     spark = None
     try:
         spark = phases.run("session", start_spark, cfg, submitted)
         df = phases.run("read", io.read_input, spark, inp)
+        run_cfg = {**cfg, "input": inp}
         if command == "assign":
-            metrics = _assign(spark, df, cfg, model_dir, staging.dir, phases)
+            metrics = _assign(spark, df, run_cfg, model_dir, staging.dir, phases)
         else:
-            metrics = _fit(spark, df, cfg, command, staging.dir, phases, report_skip)
+            metrics = _fit(spark, df, run_cfg, command, staging.dir, phases, report_skip)
         metrics.update({
             "command": command, "status": "ok",
             "input": {"path": inp["path"] or None, "table": inp["table"] or None, "format": inp["format"]},
@@ -141,16 +163,16 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
             "phases_seconds": phases.seconds,
             "spark": {"master": spark.conf.get("spark.master", None), "app_id": spark.conf.get("spark.app.id", None),
                       "submitted": submitted},
-            "versions": versions(spark), "argv": sys.argv,
+            "versions": versions(spark),
             "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
             "config": cfg,
         })
-        write_json(staging.dir / "metrics.json", metrics)
+        write_json(staging.dir / "metrics.json", redact(metrics, secrets))
         if cfg["mlflow"]["enabled"]:
             from sparkmed.job.mlflow_log import log_run
 
-            metrics["mlflow"] = phases.run("mlflow", log_run, cfg, metrics, staging.dir)
-            write_json(staging.dir / "metrics.json", metrics)
+            metrics["mlflow"] = phases.run("mlflow", log_run, cfg, metrics, staging.dir, secrets)
+            write_json(staging.dir / "metrics.json", redact(metrics, secrets))
         staging.commit()
         return metrics
     except BaseException:
@@ -165,7 +187,7 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
     from sparkmed import KMedoids
 
     inp, outc = cfg["input"], cfg["output"]
-    feature_params = io.resolve_features(df, inp["features"], cfg["model"]["metric"])
+    feature_params = io.resolve_features(df, inp["features"], cfg["model"]["metric"], io.describe_input(inp))
     io.check_column(df, inp["id"], "input.id")
     io.check_column(df, inp["weight"], "input.weight")
     for c in outc["assignment_columns"]:
@@ -209,7 +231,7 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
                                       cfg["model"]["seed"])
             metrics["report_sample_rows"] = len(labels)
             return write_report(out, {**metrics, "command": command, "phases_seconds": phases.seconds}, x, labels,
-                                model.medoids(), selection)
+                                model.medoids(), selection, secrets_of(cfg))
 
         metrics["report"] = {"html": "report.html", "plots": phases.run("report", report)}
     else:
@@ -218,7 +240,12 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
 
 
 def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> dict:
-    """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json."""
+    """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json.
+
+    The input's feature width must be the model's: for columns (inputCols) checked before any job, for one
+    array/vector column by the same aggregation that counts the rows (dense models only: sparse, set and
+    Gower rows have variable widths by design).
+    """
     from pyspark.sql import functions as F
 
     from sparkmed import KMedoidsModel
@@ -226,7 +253,7 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     inp, outc = cfg["input"], cfg["output"]
     model = phases.run("load model", KMedoidsModel.load, model_dir)
     if inp["features"]:  # the new data may name its feature columns differently
-        feature_params = io.resolve_features(df, inp["features"], model.getMetric())
+        feature_params = io.resolve_features(df, inp["features"], model.getMetric(), io.describe_input(inp))
         for name in ("featuresCol", "inputCols"):
             model.clear(model.getParam(name))
         for name, value in feature_params.items():
@@ -241,7 +268,15 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     if missing:
         raise io.InputError(f"the model's feature column(s) {', '.join(missing)} are not in the input; name the "
                             f"input's columns with input.features (--features) (columns: {', '.join(df.columns)})")
-    n = phases.run("count", df.count)
+    encoding = getattr(model, "_encoding", None)
+    dense = encoding is None or getattr(encoding, "kind", "dense") == "dense"
+    dim = int(model.medoids().shape[1])
+    if dense and spec.inputCols and len(spec.inputCols) != dim:
+        raise io.InputError(f"config key 'input.features': {len(spec.inputCols)} feature column(s) "
+                            f"({', '.join(spec.inputCols)}) but the model {model_dir!r} has dimension {dim}; name "
+                            f"{dim} columns, in the order the model was fitted on")
+    width_col = spec.featuresCol if dense and not spec.inputCols else None
+    n = phases.run("count", count_rows, df, width_col, dim, id_col, model_dir)
     k = int(model.medoids().shape[0])
     frame = assignments_frame(model, df, id_col, list(outc["assignment_columns"]))
     how = phases.run("write assignments", write_assignments, frame, out / "assignments", n, k,
@@ -262,3 +297,30 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
         "model": model_dir, "metric": model.getMetric(), "assignments": how,
     }
 
+
+def count_rows(df, width_col: str | None, dim: int, id_col: str | None, model_dir: str) -> int:
+    """The number of rows; with ``width_col`` (one array/vector feature column) the same aggregation takes the
+    min and max width of its non-null values, and a width other than ``dim`` raises InputError naming the
+    column, the model's dimension and an example row (a second, ``limit(1)`` job, only then)."""
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import functions as F
+    from pyspark.sql.types import ArrayType
+
+    from sparkmed.columns import col as column
+
+    dtype = df.schema[width_col].dataType if width_col else None
+    if not isinstance(dtype, ArrayType | VectorUDT):
+        return int(df.count())
+    col = column(width_col)
+    arr = vector_to_array(col) if isinstance(dtype, VectorUDT) else col
+    width = F.when(col.isNotNull(), F.size(arr))
+    row = df.agg(F.count(F.lit(1)).alias("n"), F.min(width).alias("lo"), F.max(width).alias("hi")).first()
+    if row["lo"] is not None and (row["lo"] != dim or row["hi"] != dim):
+        example = df.where(width != dim).select(*([column(id_col)] if id_col else []),
+                                                 width.alias("_sm_width")).first()
+        which = f"row {id_col}={example[id_col]!r}" if id_col else "the first such row"
+        raise io.InputError(f"feature column {width_col!r} (config key 'input.features') has widths "
+                            f"{row['lo']}..{row['hi']} but the model {model_dir!r} has dimension {dim}: "
+                            f"{which} has width {example['_sm_width']}")
+    return int(row["n"])
