@@ -98,6 +98,9 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
         g.add_argument("--ks", dest="select_k.ks", help="comma-separated candidate k values (select_k.ks)")
     if name == "assign":
         g.add_argument("--model", dest="assign.model", help="saved model or fit output directory (assign.model)")
+        g.add_argument("--trust-module", dest="assign.trust_modules", action="append", metavar="MODULE",
+                       help="import MODULE (your choice) and use its numba functions as custom metrics the model "
+                            "names, repeatable (assign.trust_modules)")
     p.add_argument("--log-level", default=argparse.SUPPRESS, help="sparkmed log level (default INFO)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
     return p

@@ -135,3 +135,21 @@ def test_cli_assign_with_a_crafted_model_imports_nothing(spark, data, saved, pay
     assert r.returncode == 2, r.stderr[-3000:]
     assert f"custom:{PAYLOAD}.fn" in r.stderr and "Traceback" not in r.stderr
     assert not marker.exists() and not (tmp_path / "out").exists()
+
+
+def test_cli_assign_uses_the_custom_metric_of_a_trusted_module(spark, data, tmp_path):
+    """``--trust-module custom_metrics``: the user names the module; the model's canberra metric resolves."""
+    from custom_metrics import canberra
+
+    KMedoids(k=2, metric=canberra, seed=1, idCol="id").fit(data).write().save(str(tmp_path / "m"))
+    data.write.parquet(str(tmp_path / "in.parquet"))
+    tests_dir = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([tests_dir, os.environ.get("PYTHONPATH", "")]),
+           "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable}
+    r = subprocess.run([sys.executable, "-m", "sparkmed.cli", "assign", "--input", str(tmp_path / "in.parquet"),
+                        "--model", str(tmp_path / "m"), "--trust-module", "custom_metrics", "-o",
+                        str(tmp_path / "out"), "--master", "local[1]"],
+                       env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-3000:]
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["assigned"] == data.count() and metrics["metric"] == custom.custom_name(canberra)

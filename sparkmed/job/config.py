@@ -81,6 +81,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "assign": {
         "model": Key("str", "", "saved model directory (or a fit output directory containing model/)"),
+        "trust_modules": Key("list[str]", [], "modules YOU trust to import: their numba functions are the custom "
+                             "metrics a model may name (a model's files are never imported)"),
     },
     "output": {
         "path": Key("str", "", "output directory (written atomically; see README 'Command line')"),

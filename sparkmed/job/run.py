@@ -239,6 +239,28 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
     return metrics
 
 
+def trusted_metrics(modules: list[str]) -> dict:
+    """The custom metrics of the modules the user chose to trust (``--trust-module``): every ``numba.njit``
+    function they define, by its ``custom:<module>.<qualname>`` name. Only these user-named modules are
+    imported; nothing a model's files name ever is."""
+    import importlib
+
+    import numba
+
+    from sparkmed.kernels.custom import custom_name
+
+    found: dict = {}
+    for name in modules:
+        try:
+            module = importlib.import_module(name)
+        except ImportError as exc:
+            raise io.InputError(f"config key 'assign.trust_modules': cannot import {name!r}: {exc}") from None
+        for value in vars(module).values():
+            if isinstance(value, numba.core.registry.CPUDispatcher):
+                found[custom_name(value)] = value
+    return found
+
+
 def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> dict:
     """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json.
 
@@ -251,7 +273,8 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     from sparkmed import KMedoidsModel
 
     inp, outc = cfg["input"], cfg["output"]
-    model = phases.run("load model", KMedoidsModel.load, model_dir)
+    trusted = trusted_metrics(cfg["assign"]["trust_modules"])
+    model = phases.run("load model", KMedoidsModel.load, model_dir, customMetrics=trusted)
     if inp["features"]:  # the new data may name its feature columns differently
         feature_params = io.resolve_features(df, inp["features"], model.getMetric(), io.describe_input(inp))
         for name in ("featuresCol", "inputCols"):
