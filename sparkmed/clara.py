@@ -25,7 +25,18 @@ from pyspark.sql import functions as F
 
 from sparkmed.blocks import to_blocks
 from sparkmed.errors import InputError
-from sparkmed.features import ID, KEY, DataStats, FeatureSpec, X, exact_distinct_points, prepare, validate
+from sparkmed.features import (
+    ID,
+    KEY,
+    DataStats,
+    FeatureSpec,
+    X,
+    exact_distinct_points,
+    example_row,
+    max_abs_column,
+    prepare,
+    validate,
+)
 from sparkmed.passes import cluster_stats_pass, score_candidates_pass, set_job_description
 from sparkmed.refine import MedoidSet, RefinePass, fallback, refine
 from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
@@ -165,8 +176,9 @@ def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame, spec: 
     if not callable(params.metric):
         problem = overflow_problem(params.metric, params.p, stats.dim, stats.max_abs, stats.total_weight)
         if problem:
-            raise InputError(f"{spec.describe()}: {problem} (largest value in row {stats.max_abs_row}); rescale the "
-                             "features (or the weights)")
+            row = example_row(prepared, spec, max_abs_column() == F.lit(stats.max_abs))
+            raise InputError(f"{spec.describe()}: {problem} (largest value in row {row}); rescale the features "
+                             "(or the weights)")
     if stats.approx_distinct_points < 2 * params.k + 100:
         distinct = exact_distinct_points(prepared)
         if distinct < params.k:
