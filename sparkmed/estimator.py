@@ -494,23 +494,18 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         super()._check_loaded(where, meta, custom_metrics)
         if self.getK() != self._medoids.shape[0]:
             raise InputError(f"{where}: paramMap.k = {self.getK()} but the model has {self._medoids.shape[0]} medoids")
-        spec = self._feature_spec()
-        if spec.inputCols and self._encoding.kind in ("dense", "gower"):
-            width = self._medoids.shape[1] if self._encoding.kind == "dense" else self._encoding.width
-            if len(spec.inputCols) != width:
-                raise InputError(f"{where}: paramMap.inputCols has {len(spec.inputCols)} columns for medoids of "
-                                 f"width {width}")
+        self._checked_spec(f"{where}: paramMap.")
 
-    def _check_features(self, dataset: DataFrame) -> FeatureSpec:
-        """The feature spec for ``dataset``, refusing (before any job) data whose named feature columns cannot
-        match the medoids: a different number of inputCols than the model's dimension."""
+    def _checked_spec(self, prefix: str = "") -> FeatureSpec:
+        """The feature spec, refused (before any job) when its inputCols cannot match the medoids: another
+        number of columns than the model's dimension (dense) or Gower columns. ``prefix`` starts the message."""
         spec = self._feature_spec()
         kind = self._encoding.kind
         if spec.inputCols and kind in ("dense", "gower"):
             width = self._medoids.shape[1] if kind == "dense" else self._encoding.width
             if len(spec.inputCols) != width:
-                raise InputError(f"inputCols {list(spec.inputCols)}: {len(spec.inputCols)} column(s), but the model's "
-                                 f"medoids have {width} features")
+                raise InputError(f"{prefix}inputCols {list(spec.inputCols)}: {len(spec.inputCols)} column(s), but the "
+                                 f"model's medoids have {width} features")
         return spec
 
     @property
@@ -540,7 +535,7 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
 
         Rows whose features are null or not finite are an ``InputError``.
         """
-        spec = self._check_features(dataset)
+        spec = self._checked_spec()
         a = assign_column(feature_column(dataset, spec, padded=False), self._medoids, self._kernel_metric(),
                           self.getP(), self._encoding)
         w = col(spec.weightCol).cast("double") if spec.weightCol else F.lit(1.0)
@@ -565,7 +560,7 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         return {PREDICTION_METADATA_KEY: meta}
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
-        features = feature_column(dataset, self._check_features(dataset), padded=False)
+        features = feature_column(dataset, self._checked_spec(), padded=False)
         struct = assign_column(features, self._medoids, self._kernel_metric(), self.getP(), self._encoding)
         out = dataset.withColumn("_sm_assign", struct)
         pred = self.getOrDefault(self.predictionCol)

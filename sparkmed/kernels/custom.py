@@ -76,8 +76,8 @@ def resolve_custom(name: str, provided: Mapping[str, Callable] | None = None) ->
                 return fn
     raise ValueError(
         f"custom metric '{key}' is not provided: sparkmed never imports code named by a file; pass it with "
-        f"customMetrics={{'{key}': fn}} or register it first with sparkmed.register_metric(fn"
-        ") (CLI: --trust-module MODULE)"
+        f"customMetrics={{'{key}': fn}} or register it first with sparkmed.register_metric(fn) "
+        "(CLI: --trust-module MODULE)"
     )
 
 
