@@ -59,7 +59,7 @@ def families(args) -> None:
     from metric_families import FAMILIES, to_spark
 
     from sparkmed import KMedoids
-    from sparkmed.blocks import to_blocks
+    from sparkmed.blocks import new_store, release, to_blocks
     from sparkmed.features import prepare
     from sparkmed.passes import score_candidates_pass
     from sparkmed.session import local_session
@@ -79,7 +79,7 @@ def families(args) -> None:
         model, fit_s = timed(lambda est=est, df=df: est.fit(df))
         spec = model._feature_spec()
         dim = model.medoids().shape[1]
-        blocks = to_blocks(prepare(df, spec), dim).persist()
+        blocks = to_blocks(prepare(df, spec), dim, new_store()).persist()
         blocks.count()
         cands = np.stack([model.medoids()] * 10)
         metric = model._kernel_metric()
@@ -87,6 +87,7 @@ def families(args) -> None:
                           score_candidates_pass(blocks, dim, cands, metric, 2.0))
         print(f"{fam.name:<14} {args.rows:>9} {dim:>9} {fit_s:>7.1f} {pass_s:>7.2f} {args.rows / pass_s:>10.3g}",
               flush=True)
+        release(blocks)
         blocks.unpersist()
         df.unpersist()
     spark.stop()
@@ -112,7 +113,7 @@ def main() -> None:
     from pyspark.ml.feature import VectorAssembler
 
     from sparkmed import KMedoids
-    from sparkmed.blocks import to_blocks
+    from sparkmed.blocks import new_store, release, to_blocks
     from sparkmed.features import FeatureSpec, prepare
     from sparkmed.kernels.assign import score_candidates
     from sparkmed.passes import partition_sums, score_candidates_pass
@@ -141,7 +142,7 @@ def main() -> None:
     print("  rounds' best cost:", ", ".join(f"{r.best_cost:.6g}" for r in s.rounds))
     print("  refine passes (loss, swaps):", ", ".join(f"({p.loss:.6g}, {p.swaps})" for p in s.refinePasses))
 
-    prepared = to_blocks(prepare(df, FeatureSpec(featuresCol="features")), D).persist()
+    prepared = to_blocks(prepare(df, FeatureSpec(featuresCol="features")), D, new_store()).persist()
     prepared.count()
     cands = np.stack([model.medoids()] * 10)
     _, score_s = timed(lambda: score_candidates_pass(prepared, D, cands, "euclidean", 2.0))
@@ -168,6 +169,7 @@ def main() -> None:
           f"{(n / score_s) / local_rate:>8.2f}")
     print(f"{'same kernel in-process on numpy (1 thread)':<48} {len(x) / local_rate:>9.2f} {local_rate:>12.3g} "
           f"{1.0:>8.2f}")
+    release(prepared)
     prepared.unpersist()
     spark.stop()
 

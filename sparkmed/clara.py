@@ -1,13 +1,13 @@
 """The distributed fit: FasterCLARA rounds on samples, full-data scoring, full-data swap refinement.
 
 Passes over the full data (the expensive part, see the distributed-fit issue):
-1. validate + count (``features.validate``),
+1. validate, count and pack the rows into blocks for Python (``pack_pass``; cached and resident on the
+   executors: every later pass reads them),
 2. draw ALL samples of all rounds plus the refinement candidate pool in one JVM pass,
-3. pack the rows into blocks for Python (``blocks``; cached: every later pass reads them),
-4. per round: the samples' fit (reads only the small cached samples) and ONE scoring pass for all
+3. per round: the samples' fit (reads only the small cached samples) and ONE scoring pass for all
    candidate medoid sets of the round,
-5. per refinement pass: ONE pass for C × k exact swap deltas,
-6. one final pass for cluster sizes, costs and the medoid silhouette.
+4. per refinement pass: ONE pass for C × k exact swap deltas,
+5. one final pass for cluster sizes, costs and the medoid silhouette.
 Driver memory: O(samples + k·d). Nothing here calls ``sparkContext`` or uses RDDs (Spark Connect safe).
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.blocks import to_blocks
+from sparkmed.blocks import new_store, release
 from sparkmed.errors import InputError
 from sparkmed.features import (
     ID,
@@ -35,9 +35,9 @@ from sparkmed.features import (
     example_row,
     max_abs_column,
     prepare,
-    validate,
 )
-from sparkmed.passes import cluster_stats_pass, score_candidates_pass, set_job_description
+from sparkmed.pack_pass import pack_and_validate
+from sparkmed.passes import cluster_stats_pass, full_data_pass, score_candidates_pass, set_job_description
 from sparkmed.refine import MedoidSet, RefinePass, fallback, refine
 from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
 from sparkmed.sampling import SID, U, draw_samples
@@ -180,7 +180,7 @@ def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame, spec: 
             raise InputError(f"{spec.describe()}: {problem} (largest value in row {row}); rescale the features "
                              "(or the weights)")
     if stats.approx_distinct_points < 2 * params.k + 100:
-        distinct = exact_distinct_points(prepared)
+        distinct = stats.approx_distinct_points if stats.distinct_points_exact else exact_distinct_points(prepared)
         if distinct < params.k:
             raise InputError(f"k={params.k} is larger than the number of distinct points ({distinct})")
 
@@ -227,36 +227,39 @@ def prepared_data(
 ) -> Iterator[tuple[DataStats, DataFrame, DataFrame, dict[str, float]]]:
     """Validate ``df`` and prepare what every fit reads: (stats, samples, blocks, timings).
 
-    Passes 1–3 of the module doc: validate + count, draw the samples ``sids`` plus the refinement pool in one
-    JVM pass (persisted), pack the features into blocks (persisted). Both caches are released on exit.
+    Passes 1–2 of the module doc: validate + count + pack the features into blocks (persisted, resident), then
+    draw the samples ``sids`` plus the refinement pool in one JVM pass (persisted). Both are released on exit.
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     # The prepared rows are NOT cached: caching array rows costs more (measured ~1.7 µs/row here) than
-    # recomputing them for the three passes that read them (validate, sample, pack); the packed blocks are.
+    # recomputing them for the two passes that read them (pack + validate, sample); the packed blocks are.
     prepared = prepare(df, spec)
     samples = blocks = None
     try:
-        stats = validate(prepared, spec)
+        describe_jobs(prepared, "validate, count and pack the features into blocks")
+        blocks, stats = pack_and_validate(prepared, spec, new_store())
+        describe_jobs(prepared, None)
         _check_data(params, stats, prepared, spec)
-        phase_done(timings, "validate", t0)
+        phase_done(timings, "validate+pack", t0)
         log.info("sparkmed: %d rows, d=%d, total weight %.6g", stats.n_rows, stats.dim, stats.total_weight)
         t = time.perf_counter()
         all_sids = [*sids, POOL_SID]
+        # One partition per sample, made once here: a round then fits its samples straight from the cache
+        # (no shuffle and no range-boundary job per round: measured 3 jobs per round's fit before, 1 now).
         samples = draw_samples(
-            prepared, all_sids, sample_size=params.sample_size(), n_keys=stats.approx_keys, seed=params.seed
-        ).persist()
+            prepared, all_sids, sample_size=params.sample_size(), n_keys=stats.keys_lower_bound or stats.approx_keys,
+            seed=params.seed,
+        ).repartitionByRange(len(all_sids), SID).persist()
         describe_jobs(prepared, f"draw {len(all_sids)} samples")
+        full_data_pass(f"input: draw {len(all_sids)} samples")
         samples.count()
-        phase_done(timings, "sample", t)
-        t = time.perf_counter()
-        blocks = to_blocks(prepared, stats.dim).persist()
-        describe_jobs(prepared, "pack features into blocks")
-        blocks.count()
         describe_jobs(prepared, None)
-        phase_done(timings, "pack", t)
+        phase_done(timings, "sample", t)
         yield stats, samples, blocks, timings
     finally:
+        if blocks is not None:
+            release(blocks)
         for cached in (samples, blocks):
             if cached is not None:
                 cached.unpersist()
@@ -266,12 +269,14 @@ def finish(
     blocks: DataFrame, samples: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats,
     best: MedoidSet, rounds: list[RoundInfo], timings: dict[str, float],
 ) -> FitResult:
-    """Refine the best sample solution on the full data (passes 5) and compute the final statistics (pass 6)."""
+    """Refine the best sample solution on the full data (passes 4) and compute the final statistics (pass 5)."""
     t = time.perf_counter()
     refine_passes: list[RefinePass] = []
     refined = None
     if params.refine != "none" and params.refinePasses > 0:
+        describe_jobs(blocks, "collect the refinement candidate pool")
         pool = _collect_pool(samples, params.sample_size(), spec.idCol is not None)
+        describe_jobs(blocks, None)
         refined = refine(
             blocks, stats.dim, best, pool, metric=params.metric, p=params.p, seed=params.seed,
             batch_size=params.refine_candidates(), max_passes=params.refinePasses, mode=params.refine,
@@ -316,8 +321,7 @@ def _clara_rounds(
         round_df = samples.filter((F.col(SID) >= first) & (F.col(SID) < first + S))
         describe_jobs(blocks, f"fit {S} samples, round {r + 1}")
         fitted = (
-            round_df.repartitionByRange(S, SID)
-            .mapInPandas(fit_samples(task, first), SAMPLE_RESULT_SCHEMA)
+            round_df.mapInPandas(fit_samples(task, first), SAMPLE_RESULT_SCHEMA)
             .collect()
         )
         describe_jobs(blocks, None)

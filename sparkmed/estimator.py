@@ -33,6 +33,7 @@ from sparkmed.encoding import Encoding, pad_batch, plan_encoding
 from sparkmed.errors import InputError
 from sparkmed.features import FeatureSpec, feature_column, row_key
 from sparkmed.kernels.custom import register_metric
+from sparkmed.passes import full_data_pass
 from sparkmed.persistence import PersistedParams, read_medoid_rows
 from sparkmed.refine import RefinePass
 
@@ -539,6 +540,7 @@ class KMedoidsModel(Model, _KMedoidsParams, PersistedParams):
         a = assign_column(feature_column(dataset, spec, padded=False), self._medoids, self._kernel_metric(),
                           self.getP(), self._encoding)
         w = col(spec.weightCol).cast("double") if spec.weightCol else F.lit(1.0)
+        full_data_pass(f"cost for k={self._medoids.shape[0]}")
         row = dataset.select(a.alias("a"), w.alias("w")).agg(
             F.sum(F.col("a.distance") * F.col("w")).alias("cost"),
             F.sum(F.col("a.distance").isNull().cast("long")).alias("bad"),

@@ -61,6 +61,8 @@ class DataStats:
     approx_keys: int
     approx_distinct_points: int
     max_abs: float = 0.0  # largest |feature value|: bounds every distance (overflow check in the fit)
+    distinct_points_exact: bool = False  # approx_distinct_points is an exact count (small data)
+    keys_lower_bound: int = 0  # distinct keys are at least this many (4 sigma): sizes the sampling rate
 
 
 def feature_column(df: DataFrame, spec: FeatureSpec, *, padded: bool = True) -> Column:
@@ -210,7 +212,7 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
         raise InputError(f"idCol '{spec.idCol}': {row['n_null_id']} of {n} rows have a null id (NaN counts as "
                          f"null); first such row: features={row['ex_null_id']}")
     if spec.idCol:
-        _check_unique_ids(prepared, spec, n)
+        check_unique_ids(prepared, spec, n)
     if row["n_bad_w"]:
         raise InputError(
             f"weightCol '{spec.weightCol}': {row['n_bad_w']} of {n} rows have a null, NaN, infinite or "
@@ -246,10 +248,12 @@ def example_row(prepared: DataFrame, spec: FeatureSpec, condition: Column) -> st
     return rows[0][0] if rows else "(none found)"
 
 
-def _check_unique_ids(prepared: DataFrame, spec: FeatureSpec, n: int) -> None:
+def check_unique_ids(prepared: DataFrame, spec: FeatureSpec, n: int) -> None:
     """Exact uniqueness of the ids (``sparkmed.unique_keys``: one job reading only the key column)."""
+    from sparkmed.passes import full_data_pass
     from sparkmed.unique_keys import repeated_keys
 
+    full_data_pass("input: id column (duplicate ids)")
     repeats, example = repeated_keys(prepared.select(KEY))
     if not repeats:
         return
@@ -281,4 +285,7 @@ def _where(spec: FeatureSpec, vec: list | None, kind: str) -> str:
 
 def exact_distinct_points(prepared: DataFrame) -> int:
     """Exact number of distinct feature vectors (one extra job; only run when k is close to that number)."""
+    from sparkmed.passes import full_data_pass
+
+    full_data_pass("input: exact distinct points")
     return prepared.select(F.xxhash64(F.col(X)).alias("h")).distinct().count()

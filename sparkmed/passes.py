@@ -1,9 +1,10 @@
 """Full-data passes: one Spark job each, every partition returns additive partial sums to the driver.
 
-Each pass is a ``mapInArrow`` over the cached blocks of the prepared data (``sparkmed.blocks``). Inside a
-task every block is read as numpy without copying (n × d float64), a numba kernel from
-``sparkmed.kernels`` computes a vector of partial sums, and the task emits one row (its partition id and
-that vector). The driver adds the vectors in partition order. The medoids and candidates travel in the
+Each pass is a ``mapInArrow`` over the index columns of the cached blocks of the prepared data
+(``sparkmed.blocks``). Inside a task every block is loaded from the executor's resident store (or, in the
+fallback, read from the cached blocks) as n × d float64, a numba kernel from ``sparkmed.kernels`` computes
+a vector of partial sums, and the task emits one row per partition (its id and that vector).
+The driver adds the vectors in partition order. The medoids and candidates travel in the
 UDF closure (no ``sparkContext``, broadcast or accumulators), so every pass runs unchanged under Spark
 Connect. Driver memory: O(partitions × vector length).
 """
@@ -11,14 +12,38 @@ Connect. Driver memory: O(partitions × vector length).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
 
-from sparkmed.blocks import unpack
+from sparkmed.blocks import INDEX_COLUMNS, resident, unpack
 
 PARTIAL_SCHEMA = "part int, sums array<double>"
+
+# Descriptions of the full-data passes run while ``counting_passes`` is active (tests guard their number).
+_RECORDED: ContextVar[list[str] | None] = ContextVar("sparkmed_full_data_passes", default=None)
+
+
+@contextmanager
+def counting_passes() -> Iterator[list[str]]:
+    """Record every full-data pass started inside the block (its description), e.g. to assert how many a fit
+    makes: ``with counting_passes() as passes: est.fit(df)``."""
+    token = _RECORDED.set([])
+    try:
+        yield _RECORDED.get()
+    finally:
+        _RECORDED.reset(token)
+
+
+def full_data_pass(description: str) -> None:
+    """Announce a pass over every row (of the input or of the packed blocks) to ``counting_passes``."""
+    recorded = _RECORDED.get()
+    if recorded is not None:
+        recorded.append(description)
 
 BatchFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -46,6 +71,7 @@ def batch_sums(df: DataFrame, length: int, fn: Callable[[pa.RecordBatch], np.nda
         )
 
     session = df.sparkSession
+    full_data_pass(description)
     set_job_description(session, description)
     try:
         rows = df.mapInArrow(run, PARTIAL_SCHEMA).collect()
@@ -60,16 +86,70 @@ def batch_sums(df: DataFrame, length: int, fn: Callable[[pa.RecordBatch], np.nda
 def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
     """Run ``fn(X, w) -> float64[length]`` on every block of ``blocks`` and return the total over all rows.
 
-    One Spark job (``batch_sums`` over the packed blocks). ``fn`` must be additive over disjoint row sets.
+    One Spark job over the blocks' index columns: each task loads its blocks from the executor's resident
+    store (``sparkmed.blocks``) and returns its partition's sum, or says which partitions it could not load.
+    Those partitions (none, unless a task ran away from its data or an executor was lost) are recomputed in a
+    second job from the cached blocks: per partition the same blocks in the same order, so the same sum.
+    ``fn`` must be additive over disjoint row sets. Totals are added in partition order (deterministic).
     """
 
-    def per_batch(batch: pa.RecordBatch) -> np.ndarray:
-        acc = np.zeros(length, dtype=np.float64)
-        for xs, ws in unpack(batch, dim):
-            acc += fn(xs, ws)
-        return acc
+    def sums(blocks_of_batch) -> Iterator[tuple[int, np.ndarray | None]]:
+        acc: dict[int, np.ndarray | None] = {}
+        for batch in blocks_of_batch:
+            for part, block in batch:
+                if part not in acc:
+                    acc[part] = np.zeros(length, dtype=np.float64)
+                if block is None or acc[part] is None:
+                    acc[part] = None
+                    continue
+                if len(block[1]):
+                    acc[part] += fn(*block)
+        return iter(sorted(acc.items()))
 
-    return batch_sums(blocks, length, per_batch, description)
+    def from_store(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield _rows(sums(resident(b, dim) for b in batches))
+
+    def from_cache(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        yield _rows(sums(((part, (xs, ws)) for part, xs, ws in unpack(b, dim)) for b in batches))
+
+    session = blocks.sparkSession
+    full_data_pass(description)
+    set_job_description(session, description)
+    try:
+        got = {r["part"]: r["sums"] for r in _run(blocks.select(*INDEX_COLUMNS), from_store)}
+        missing = sorted(part for part, v in got.items() if v is None)
+        if missing:
+            set_job_description(session, f"{description} (recomputing {len(missing)} partitions from the cache)")
+            again = _run(blocks.filter(F.col("part").isin(missing)), from_cache)
+            got.update({r["part"]: r["sums"] for r in again})
+    finally:
+        set_job_description(session, None)
+    total = np.zeros(length, dtype=np.float64)
+    for part in sorted(got):
+        if got[part] is None:
+            raise RuntimeError(f"sparkmed: partition {part} of the packed data could not be read")
+        total += np.asarray(got[part], dtype=np.float64)
+    return total
+
+
+def _rows(items: Iterator[tuple[int, np.ndarray | None]]) -> pa.RecordBatch:
+    parts, vectors = [], []
+    for part, acc in items:
+        parts.append(part)
+        vectors.append(None if acc is None else acc.tolist())
+    return pa.RecordBatch.from_arrays(
+        [pa.array(parts, pa.int32()), pa.array(vectors, pa.list_(pa.float64()))], names=["part", "sums"]
+    )
+
+
+def _run(df: DataFrame, fn: Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]) -> list:
+    def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        import numba
+
+        numba.set_num_threads(1)
+        yield from fn(batches)
+
+    return df.mapInArrow(task, PARTIAL_SCHEMA).collect()
 
 
 def set_job_description(session, text: str | None) -> None:

@@ -94,7 +94,7 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
         )
         describe_jobs(blocks, f"fit {S} samples for k in {list(k_values)}")
         fitted = (
-            samples.filter(F.col(SID) < S).repartitionByRange(S, SID)
+            samples.filter(F.col(SID) < S)
             .mapInPandas(fit_samples(task, 0), SAMPLE_RESULT_SCHEMA).collect()
         )
         describe_jobs(blocks, None)

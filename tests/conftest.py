@@ -11,6 +11,8 @@ import pytest
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ["PYSPARK_PYTHON"] = sys.executable
 os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+# Test JVMs (this one and every CLI subprocess) start with the quick C1-only JIT (sparkmed.session).
+os.environ["SPARKMED_QUICK_JVM"] = "1"
 
 
 @pytest.fixture(scope="session")

@@ -72,7 +72,7 @@ def test_fit_writes_every_output(fitted):
     assert m["rounds_count"] >= 1 and {"round", "candidates", "best_cost"} <= set(m["rounds"][0])
     assert {"session", "read", "fit", "write model", "write medoids", "write assignments", "report"} <= set(
         m["phases_seconds"])
-    assert {"validate", "statistics"} <= set(m["fit_phases_seconds"])
+    assert {"validate+pack", "statistics"} <= set(m["fit_phases_seconds"])
     assert {"sparkmed", "spark", "python", "numba"} <= set(m["versions"])
     assert m["config"]["model"]["k"] == K and m["config"]["input"]["id"] == "rid"
     assert m["mlflow"]["run_id"] and m["report"]["plots"] == ["report/cluster_sizes.png", "report/cost_per_round.png",
