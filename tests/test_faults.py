@@ -153,7 +153,7 @@ def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) 
         deadline = time.monotonic() + FIT_TIMEOUT_S
         while True:
             _, _, msg = driver.next_tagged(("SPARKMED_PROGRESS",), deadline, "fit 2 pack phase")
-            if msg["fit"] == 2 and msg["message"].startswith("phase pack done"):
+            if msg["fit"] == 2 and msg["message"].startswith("phase validate+pack done"):
                 break
         pids = executor_pids(app_id)
         assert len(pids) == 2, f"expected 2 executors of {app_id}, found {pids}"
@@ -186,7 +186,7 @@ def kill_one_executor_during_second_fit(master: str, stderr_path: Path, capsys) 
         with capsys.disabled():
             print(
                 f"\n[fault] {master}, app {app_id}: killed executor {victim_id} (pid {victim_pid}) right after "
-                f"'phase pack done' of fit 2; fit 2 finished {finished_at - killed_at:.1f} s after the kill "
+                f"'phase validate+pack done' of fit 2; fit 2 finished {finished_at - killed_at:.1f} s after the kill "
                 f"({disturbed['seconds']:.1f} s in all vs {undisturbed['seconds']:.1f} s for fit 1, which "
                 f"includes compiling); executors at the end: {disturbed['executors']}; driver logged the "
                 f"loss: {lost_logged}; medoid ids {disturbed['medoid_ids']} equal; cost "

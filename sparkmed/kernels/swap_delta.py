@@ -342,6 +342,8 @@ def _reduced_row(code: int, Xp: np.ndarray, q: int, CtT: np.ndarray, mq: int, ou
                 out[jj] += 1.0 if x != CtT[t, jj] else 0.0
         for jj in range(mq):
             out[jj] = out[jj] / d
+    else:  # a metric added to PRUNABLE_METRICS without its branch here must fail, never give distance 0
+        raise ValueError("swap_delta._reduced_row: no pruned branch for this metric")
 
 
 @numba.njit(cache=True, fastmath=False)

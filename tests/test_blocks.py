@@ -1,0 +1,85 @@
+"""Resident blocks (``sparkmed.blocks``) and the passes over them (``sparkmed.passes``): a pass gives the same
+sums bit for bit whether every block is read from the executor's resident store, some or all of them are
+missing (the fallback recomputes those partitions from Spark's cached blocks), or there is no store at all;
+and ``release`` removes the files."""
+
+from __future__ import annotations
+
+import glob
+import os
+
+import numpy as np
+import pytest
+from spark_data import blobs, to_df
+
+from sparkmed.blocks import new_store, release, to_blocks
+from sparkmed.features import FeatureSpec, prepare
+from sparkmed.passes import counting_passes, partition_sums
+
+
+def _sums(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
+    return np.array([ws.sum(), float(np.dot(ws, xs[:, 0])), float((xs**2).sum()), len(ws)])
+
+
+def _files(spark, store: str) -> list[str]:
+    """The resident files of ``store`` on this machine (local mode: the executor is this machine)."""
+    roots = {os.environ.get("SPARK_LOCAL_DIRS", ""), "/tmp", *glob.glob("/tmp/spark-*"),
+             *glob.glob("/tmp/spark-*/*"), *glob.glob("/tmp/blockmgr-*")}
+    out: list[str] = []
+    for root in roots:
+        if root:
+            out += glob.glob(os.path.join(root, store, "*.f64"))
+    return sorted(out)
+
+
+@pytest.fixture(scope="module")
+def packed(spark):
+    x = blobs(5000, 3, 4, seed=9)
+    df = to_df(spark, x, partitions=3, weights=np.linspace(0.5, 2.0, len(x)))
+    spec = FeatureSpec(featuresCol="features", weightCol="w")
+    store = new_store()
+    blocks = to_blocks(prepare(df, spec), 3, store).persist()
+    blocks.count()
+    plain = to_blocks(prepare(df, spec), 3).persist()
+    plain.count()
+    yield x, blocks, plain, store
+    release(blocks)
+    blocks.unpersist()
+    plain.unpersist()
+
+
+def test_resident_pass_equals_fallback_and_numpy(spark, packed):
+    x, blocks, plain, store = packed
+    files = _files(spark, store)
+    assert files, "the packing tasks wrote no resident files"
+    resident = partition_sums(blocks, 3, 4, _sums, "test: resident")
+    no_store = partition_sums(plain, 3, 4, _sums, "test: no store")  # every partition through the fallback
+    np.testing.assert_array_equal(resident, no_store)
+    w = np.linspace(0.5, 2.0, len(x))
+    np.testing.assert_allclose(resident, [w.sum(), np.dot(w, x[:, 0]), (x**2).sum(), len(x)], rtol=1e-12)
+
+
+def test_missing_block_is_recomputed_identically(spark, packed):
+    _, blocks, _, store = packed
+    before = partition_sums(blocks, 3, 4, _sums, "test: before")
+    files = _files(spark, store)
+    moved = files[0] + ".away"
+    os.replace(files[0], moved)  # as if the task ran on an executor that does not hold this block
+    try:
+        with counting_passes() as passes:
+            after = partition_sums(blocks, 3, 4, _sums, "test: one block missing")
+        np.testing.assert_array_equal(before, after)
+        assert passes == ["test: one block missing"]  # the fallback is part of the same pass
+    finally:
+        os.replace(moved, files[0])
+
+
+def test_release_removes_the_files(spark):
+    df = to_df(spark, blobs(300, 2, 2, seed=1), partitions=2)
+    store = new_store()
+    blocks = to_blocks(prepare(df, FeatureSpec()), 2, store).persist()
+    blocks.count()
+    assert _files(spark, store)
+    release(blocks)
+    assert not _files(spark, store)
+    blocks.unpersist()
