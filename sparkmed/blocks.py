@@ -15,7 +15,9 @@ pass's task for partition ``part`` on the executor holding that cached partition
 task wrote the files. When a file is missing (the task ran elsewhere, the executor was lost and the cached
 partition recomputed on another one), the pass reports the partition and ``passes`` recomputes that whole
 partition from the cached blocks themselves: the same numbers, added in the same order (the fallback).
-``release`` deletes the files at the end of the fit.
+The fit's last pass deletes each file after reading it (``drop``); ``release`` (one small job) is for
+every other exit (errors, benchmarks). Files left by a lost executor go with Spark's local directory
+at shutdown, or are removed as stale (> 7 days) by a later packing task on that executor.
 """
 
 from __future__ import annotations
@@ -159,8 +161,12 @@ def unpack(batch: pa.RecordBatch, dim: int) -> Iterator[tuple[int, np.ndarray, n
         yield int(parts[i]), xs, ws
 
 
-def resident(batch: pa.RecordBatch, dim: int) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray] | None]]:
-    """(part, (features, weights) or None when not held here) of every block of an index batch."""
+def resident(
+    batch: pa.RecordBatch, dim: int, drop: bool = False
+) -> Iterator[tuple[int, tuple[np.ndarray, np.ndarray] | None]]:
+    """(part, (features, weights) or None when not held here) of every block of an index batch.
+
+    ``drop``: delete each file once read (the fit's last pass: no cleanup job needed afterwards)."""
     names = batch.schema.names
     parts = batch.column(names.index("part")).to_numpy(zero_copy_only=False)
     seqs = batch.column(names.index("seq")).to_numpy(zero_copy_only=False)
@@ -171,6 +177,9 @@ def resident(batch: pa.RecordBatch, dim: int) -> Iterator[tuple[int, tuple[np.nd
             yield int(part), (np.zeros((0, dim)), np.zeros(0))
             continue
         block = None if store is None else read_block(store, int(part), int(seq), int(n), dim)
+        if drop and block is not None:
+            with contextlib.suppress(OSError):
+                os.remove(_block_path(store, int(part), int(seq)))
         yield int(part), block
 
 

@@ -254,7 +254,7 @@ def check_unique_ids(prepared: DataFrame, spec: FeatureSpec, n: int) -> None:
     from sparkmed.unique_keys import repeated_keys
 
     full_data_pass("input: id column (duplicate ids)")
-    repeats, example = repeated_keys(prepared.select(KEY))
+    repeats, example = repeated_keys(prepared.select(KEY), n)
     if not repeats:
         return
     ids = prepared.filter(F.col(KEY) == F.lit(example)).select(ID).limit(1000).collect()  # error path only

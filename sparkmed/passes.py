@@ -83,7 +83,9 @@ def batch_sums(df: DataFrame, length: int, fn: Callable[[pa.RecordBatch], np.nda
     return total
 
 
-def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str) -> np.ndarray:
+def partition_sums(
+    blocks: DataFrame, dim: int, length: int, fn: BatchFn, description: str, *, last: bool = False
+) -> np.ndarray:
     """Run ``fn(X, w) -> float64[length]`` on every block of ``blocks`` and return the total over all rows.
 
     One Spark job over the blocks' index columns: each task loads its blocks from the executor's resident
@@ -91,6 +93,7 @@ def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, descri
     Those partitions (none, unless a task ran away from its data or an executor was lost) are recomputed in a
     second job from the cached blocks: per partition the same blocks in the same order, so the same sum.
     ``fn`` must be additive over disjoint row sets. Totals are added in partition order (deterministic).
+    ``last``: the fit's last pass; each resident file is deleted once read (later passes use the fallback).
     """
 
     def sums(blocks_of_batch) -> Iterator[tuple[int, np.ndarray | None]]:
@@ -107,7 +110,7 @@ def partition_sums(blocks: DataFrame, dim: int, length: int, fn: BatchFn, descri
         return iter(sorted(acc.items()))
 
     def from_store(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        yield _rows(sums(resident(b, dim) for b in batches))
+        yield _rows(sums(resident(b, dim, drop=last) for b in batches))
 
     def from_cache(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         yield _rows(sums(((part, (xs, ws)) for part, xs, ws in unpack(b, dim)) for b in batches))
@@ -199,10 +202,10 @@ def swap_delta_pass(
 
 
 def cluster_stats_pass(
-    blocks: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float
+    blocks: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float, *, last: bool = False
 ) -> tuple[float, np.ndarray, np.ndarray, float, float]:
     """One pass for the summary: (cost, weighted cluster sizes (k,), cost per cluster (k,),
-    Σ w·medoid-silhouette, Σ w)."""
+    Σ w·medoid-silhouette, Σ w). ``last``: also delete the resident blocks (``partition_sums``)."""
     from sparkmed.kernels.assign import nearest_two
     from sparkmed.kernels.silhouette import medoid_silhouette_samples
 
@@ -216,7 +219,7 @@ def cluster_stats_pass(
         sil = float(np.dot(ws, medoid_silhouette_samples(dn, ds)))
         return np.concatenate([[float(np.dot(ws, dn))], sizes, costs, [sil, float(ws.sum())]])
 
-    total = partition_sums(blocks, dim, 1 + 2 * k + 2, fn, f"cluster statistics for k={k}")
+    total = partition_sums(blocks, dim, 1 + 2 * k + 2, fn, f"cluster statistics for k={k}", last=last)
     return float(total[0]), total[1 : 1 + k], total[1 + k : 1 + 2 * k], float(total[-2]), float(total[-1])
 
 

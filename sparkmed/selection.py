@@ -2,8 +2,8 @@
 
 The distributed counterpart of DynMSC (Lenssen & Schubert 2023), in the CLARA style of the fit:
 
-1. validate, draw ``numSamples`` samples (size for the largest k) and the refinement pool, pack blocks —
-   the same three passes as a single fit, done once for all k;
+1. validate + pack the blocks, draw ``numSamples`` samples (size for the largest k) and the refinement
+   pool — the same two input passes as a single fit, done once for all k;
 2. on the executors, every sample builds its dissimilarity matrix ONCE and runs the per-sample algorithm
    for every k in ``ks`` (LAB init per k);
 3. ONE full-data pass computes, for every (k, sample) solution, its cost Σ w·d1 and its medoid silhouette
@@ -13,7 +13,7 @@ The distributed counterpart of DynMSC (Lenssen & Schubert 2023), in the CLARA st
    go to the smaller k;
 5. that k's winner is refined with full-data swaps and summarised exactly like ``KMedoids.fit`` would.
 
-Cost: the three preparatory passes + one scoring pass of O(n·Σk·numSamples) distances + the refinement of
+Cost: the two input passes + one scoring pass of O(n·Σk·numSamples) distances + the refinement of
 one k — instead of |ks| separate fits. The table's numbers are those of the unrefined sample solutions;
 the returned model's summary has the refined ones.
 """

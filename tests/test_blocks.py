@@ -17,8 +17,16 @@ from sparkmed.features import FeatureSpec, prepare
 from sparkmed.passes import counting_passes, partition_sums
 
 
-def _sums(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
-    return np.array([ws.sum(), float(np.dot(ws, xs[:, 0])), float((xs**2).sum()), len(ws)])
+def _make_sums():
+    """A nested function: cloudpickle ships it by value (executors cannot import this test module)."""
+
+    def sums(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
+        return np.array([ws.sum(), float(np.dot(ws, xs[:, 0])), float((xs**2).sum()), len(ws)])
+
+    return sums
+
+
+_sums = _make_sums()
 
 
 def _files(spark, store: str) -> list[str]:
@@ -82,4 +90,15 @@ def test_release_removes_the_files(spark):
     assert _files(spark, store)
     release(blocks)
     assert not _files(spark, store)
+    blocks.unpersist()
+
+
+def test_last_pass_deletes_the_files_and_later_passes_still_agree(spark):
+    df = to_df(spark, blobs(2000, 2, 3, seed=4), partitions=2)
+    store = new_store()
+    blocks = to_blocks(prepare(df, FeatureSpec()), 2, store).persist()
+    blocks.count()
+    first = partition_sums(blocks, 2, 4, _sums, "test: last", last=True)
+    assert not _files(spark, store)
+    np.testing.assert_array_equal(first, partition_sums(blocks, 2, 4, _sums, "test: after the last"))
     blocks.unpersist()
