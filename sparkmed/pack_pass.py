@@ -110,7 +110,11 @@ def pack_and_validate(prepared: DataFrame, spec: FeatureSpec, store: str) -> tup
             seq += 1
         yield _stat_row(part, seq, store, [0, 0, None, None, 0.0, 0.0, kmv_keys.tobytes(), kmv_points.tobytes()])
 
-    blocks = prepared.select(*cols).mapInArrow(pack, PACK_SCHEMA).persist()
+    source = prepared.select(*cols)
+    slots = task_slots(prepared.sparkSession)
+    if slots:  # one block partition per task slot: a pass costs ~0.1 s per task wave (measured: an empty pass
+        source = source.coalesce(slots)  # over 8 partitions on 2 cores took 0.8 s for 200k rows)
+    blocks = source.mapInArrow(pack, PACK_SCHEMA).persist()
     full_data_pass("input: validate, count and pack")
     try:
         rows = blocks.select(*_STAT_COLUMNS).collect()  # the one job: fills the cache, returns the counts
@@ -126,6 +130,15 @@ def pack_and_validate(prepared: DataFrame, spec: FeatureSpec, store: str) -> tup
         release(blocks)
         blocks.unpersist()
         raise
+
+
+def task_slots(session) -> int | None:
+    """Tasks the cluster runs at once (``defaultParallelism``: all executor cores), or None under Spark Connect
+    (no SparkContext: the blocks keep the input's partitioning)."""
+    try:
+        return max(1, int(session.sparkContext.defaultParallelism))
+    except Exception:  # noqa: BLE001 - Connect raises its own error type here
+        return None
 
 
 def _stat_row(part: int, seq: int, store: str, stats: list) -> pa.RecordBatch:
