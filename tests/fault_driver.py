@@ -10,8 +10,8 @@ test reuses it in ``local[2]`` with a small ``spark.driver.maxResultSize`` (``--
 Everything the test needs is printed to stdout as one line each, flushed at once:
 
 - ``SPARKMED_APP {"app_id": ..., "master": ...}`` once the session is up;
-- ``SPARKMED_PROGRESS {"fit": i, "message": "phase pack done in 1.2 s"}`` for every record of the
-  ``sparkmed.progress`` logger (the test kills an executor when fit 2 reports "phase pack done");
+- ``SPARKMED_PROGRESS {"fit": i, "message": "phase validate+pack done in 1.2 s"}`` for every record of the
+  ``sparkmed.progress`` logger (the test kills an executor when fit 2 reports "phase validate+pack done");
 - ``SPARKMED_PROBE {"refused": ..., "error": ...}`` with ``--probe-full-collect``: whether a plain
   ``collect()`` of the full data failed (the control of ``tests/test_memory_bounds.py``);
 - ``SPARKMED_RESULT {"fit": i, "medoid_ids": [...], "medoid_keys": [...], "cost": ..., "seconds": ...,

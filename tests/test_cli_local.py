@@ -62,7 +62,7 @@ def fitted(tmp_path_factory):
 def test_fit_writes_every_output(fitted):
     d, out, pdf, r = fitted
     assert r.returncode == 0, r.stderr[-3000:]
-    assert "phase validate done" in r.stderr and "phase write assignments done" in r.stderr  # progress lines
+    assert "phase validate+pack done" in r.stderr and "phase write assignments done" in r.stderr  # progress lines
     assert sorted(p.name for p in d.iterdir() if p.name.startswith("out")) == ["out"]  # no staging left
     assert {p.name for p in out.iterdir()} >= {"medoids", "assignments", "model", "metrics.json", "report.html",
                                                "report"}
