@@ -37,8 +37,7 @@ if ARGS is not None:
 import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
-from sparkmed.kernels.assign import nearest_two, score_candidates  # noqa: E402
-from sparkmed.kernels.swap_delta import swap_deltas  # noqa: E402
+from sparkmed.kernels import nearest_two, score_candidates, swap_deltas  # noqa: E402
 
 SLAB = 65_536
 

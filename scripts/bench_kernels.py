@@ -25,8 +25,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sparkmed.kernels.fasterpam import fasterpam, warmup  # noqa: E402
-from sparkmed.kernels.init import initialize  # noqa: E402
+from sparkmed.kernels import fasterpam, initialize  # noqa: E402
 
 
 def _matrix(n: int, seed: int):
@@ -35,7 +34,7 @@ def _matrix(n: int, seed: int):
     X, _ = make_blobs(n_samples=n, centers=20, n_features=10, random_state=seed)
     t = time.perf_counter()
     try:
-        from sparkmed.kernels.distances import pairwise
+        from sparkmed.kernels import pairwise
 
         how = "sparkmed pairwise"
         D = pairwise(X, "euclidean", dtype=np.float32)
@@ -74,7 +73,10 @@ def main(argv=None) -> int:
     import numba
 
     t = time.perf_counter()
-    warmup()
+    _tiny = np.abs(np.subtract.outer(np.arange(12.0), np.arange(12.0)))
+    for _d in (_tiny.astype(np.float32), _tiny):  # compile / load the kernels before timing
+        fasterpam(_d, np.array([0, 5, 9]))
+        fasterpam(_d, np.array([0, 5, 9]), n_threads=2)
     info = (
         f"numba warm-up {time.perf_counter() - t:.2f} s, {numba.config.NUMBA_NUM_THREADS} numba threads, "
         f"threading layer {numba.threading_layer()}, {os.cpu_count()} CPUs"

@@ -29,13 +29,13 @@ from datasets import DATASETS  # noqa: E402
 
 
 def full_loss(x: np.ndarray, medoids: np.ndarray) -> float:
-    from sparkmed.kernels.assign import total_cost
+    from sparkmed.kernels import total_cost
 
     return float(total_cost(x, medoids, "euclidean"))
 
 
 def plain_clara(x: np.ndarray, k: int, seed: int, samples: int = 5) -> float:
-    from sparkmed.kernels.fit import cluster_points
+    from sparkmed.kernels import cluster_points
 
     rng = np.random.default_rng(seed)
     m = min(len(x), 40 + 2 * k)
@@ -53,7 +53,7 @@ def families(args) -> None:
     from metric_families import FAMILIES, to_spark
 
     from sparkmed import KMedoids
-    from sparkmed.kernels.distances import pairwise
+    from sparkmed.kernels import pairwise
     from sparkmed.session import local_session
 
     spark = local_session("local[2]", "sparkmed-bench-quality", driver_memory="4g")
@@ -100,7 +100,7 @@ def main() -> None:
     import pandas as pd
 
     from sparkmed import KMedoids
-    from sparkmed.kernels.distances import pairwise
+    from sparkmed.kernels import pairwise
     from sparkmed.session import local_session
 
     spark = local_session("local[2]", "sparkmed-bench-quality", driver_memory="4g")

@@ -1,7 +1,7 @@
 """Seeded benchmark data for each non-dense metric family (sparse vectors, sets, Gower, haversine).
 
 Each family gives the rows as a pandas DataFrame (what Spark reads), the ``KMedoids`` keyword arguments
-that cluster it, and the same rows encoded with ``sparkmed.kernels.encoded`` (what a single-machine
+that cluster it, and the same rows encoded with ``sparkmed.kernels.encoders`` (what a single-machine
 reference such as full FasterPAM on the n × n matrix needs). Synthetic on purpose: the machine is offline
 and these shapes (few non-zeros, small baskets, mixed columns with nulls, points on the globe) are what
 the families exist for.
@@ -40,7 +40,7 @@ def sparse_docs(n: int, seed: int = 0, size: int = 5000, topics: int = 20) -> Fa
     frame = pd.DataFrame({"id": np.arange(n), "doc": pairs})
 
     def encoded() -> np.ndarray:
-        from sparkmed.kernels.encoded import encode_sparse
+        from sparkmed.kernels import encode_sparse
 
         return encode_sparse(pairs)
 
@@ -61,7 +61,7 @@ def baskets(n: int, seed: int = 0, topics: int = 20, vocab: int = 60) -> Family:
     frame = pd.DataFrame({"id": np.arange(n), "items": rows})
 
     def encoded() -> np.ndarray:
-        from sparkmed.kernels.encoded import encode_sets
+        from sparkmed.kernels import encode_sets
 
         codes = {item: c for c, item in enumerate(sorted({x for r in rows for x in r}))}
         return encode_sets([[codes[x] for x in r] for r in rows])
@@ -87,7 +87,7 @@ def mixed_table(n: int, seed: int = 0, groups: int = 12) -> Family:
     cols = ["age", "income", "visits", "region", "channel", "member"]
 
     def encoded() -> np.ndarray:
-        from sparkmed.kernels.encoded import encode_gower
+        from sparkmed.kernels import encode_gower
 
         vals = np.column_stack([
             frame["age"].astype(float), frame["income"].astype(float), frame["visits"],

@@ -9,6 +9,7 @@ from naive_metrics import (
     dim_for,
     make_points,
     naive_cluster_stats,
+    naive_medoid_silhouette,
     naive_nearest_two,
     naive_score_candidates,
     naive_total_cost,
@@ -16,7 +17,9 @@ from naive_metrics import (
 from scipy.spatial.distance import cdist
 
 from sparkmed.kernels import assign as asg
-from sparkmed.kernels.distances import BLOCK_ROWS, METRIC_NAMES, TARGET_TILE, distance, metric_code
+from sparkmed.kernels.block_engine import BLOCK_ROWS, TARGET_TILE
+from sparkmed.kernels.dispatch import distance
+from sparkmed.kernels.metrics import METRIC_NAMES, metric_code
 
 
 @pytest.mark.parametrize("name", METRIC_NAMES)
@@ -220,3 +223,19 @@ def test_validation():
         asg.nearest_two(np.full((1, 2), np.inf), M)
     with pytest.raises(ValueError, match="p >= 1"):
         asg.nearest_two(X, M, "minkowski", p=0.2)
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_cluster_sums_of_an_assignment(k):
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(300, 3))
+    M = X[:k]
+    w = rng.random(300)
+    labels, dn, ds = asg.nearest_two(X, M)
+    s = asg.cluster_sums(labels, dn, ds, w, k)
+    cost, sizes, per = naive_cluster_stats(X, M, "euclidean", 2.0, w)
+    assert s["cost"] == pytest.approx(cost, rel=1e-12)
+    np.testing.assert_allclose(s["sizes"], sizes, rtol=1e-12)
+    np.testing.assert_allclose(s["cluster_costs"], per, rtol=1e-12)
+    assert s["total_weight"] == pytest.approx(w.sum(), rel=1e-12)
+    assert s["silhouette_sum"] == pytest.approx(naive_medoid_silhouette(dn, ds, w) * w.sum(), rel=1e-12, abs=1e-12)

@@ -17,10 +17,10 @@ from naive_metrics import ENCODED_NAMES, MISSING, dim_for, make_points, naive_cr
 from naive_pam import assert_identical, initial_medoids
 from scipy.spatial.distance import cdist
 
-from sparkmed.kernels import distances as dm
+from sparkmed.kernels import block_engine, dispatch, encoders, matrix, metrics
 from sparkmed.kernels import encoded as enc
 from sparkmed.kernels.fasterpam import fasterpam
-from sparkmed.kernels.swap_delta import PRUNABLE_METRICS
+from sparkmed.kernels.metrics import PRUNABLE_METRICS
 
 SPARSE = ("sparse_euclidean", "sparse_manhattan", "sparse_cosine", "sparse_jaccard")
 DENSE_OF = {"sparse_euclidean": "euclidean", "sparse_manhattan": "manhattan", "sparse_cosine": "cosine",
@@ -48,11 +48,11 @@ def random_sparse(rng, n, size, max_nnz):
 
 def sym_identity(name, X):
     """d(a, b) == d(b, a) and d(a, a) == 0, exactly, on every pair of rows of X."""
-    code = dm.metric_code(name)
+    code = metrics.metric_code(name)
     for a, b in itertools.combinations(X, 2):
-        assert dm.distance(code, a, b, 2.0) == dm.distance(code, b, a, 2.0)
+        assert dispatch.distance(code, a, b, 2.0) == dispatch.distance(code, b, a, 2.0)
     for a in X:
-        assert dm.distance(code, a, a, 2.0) == 0.0
+        assert dispatch.distance(code, a, a, 2.0) == 0.0
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -60,31 +60,31 @@ def sym_identity(name, X):
 
 def test_registry_entries_and_layout_checks():
     for name in ENCODED_NAMES:
-        m = dm.METRICS[name]
-        assert m.code >= dm.SPARSE_EUCLIDEAN and not m.needs_p and m.formula
-        assert getattr(enc, name).__doc__ and getattr(dm, name) is getattr(enc, name)
+        m = metrics.METRICS[name]
+        assert m.code >= metrics.SPARSE_EUCLIDEAN and not m.needs_p and m.formula
+        assert getattr(enc, name).__doc__ and m.layout != "dense"
     for name in SPARSE:
-        dm.check_dimension(name, 3)
-        dm.check_dimension(name, 11)
+        metrics.check_dimension(name, 3)
+        metrics.check_dimension(name, 11)
         for bad in (1, 2, 4, 10):
             with pytest.raises(ValueError, match=rf"metric '{name}' needs ELL sparse rows .* 1 \+ 2L"):
-                dm.check_dimension(name, bad)
+                metrics.check_dimension(name, bad)
     for name in ("set_jaccard", "set_dice"):
-        dm.check_dimension(name, 2)
+        metrics.check_dimension(name, 2)
         with pytest.raises(ValueError, match=rf"metric '{name}' needs padded set rows .* 1 \+ L"):
-            dm.check_dimension(name, 1)
-    dm.check_dimension("gower", 4)
-    dm.check_dimension("gower", 13)
+            metrics.check_dimension(name, 1)
+    metrics.check_dimension("gower", 4)
+    metrics.check_dimension("gower", 13)
     for bad in (1, 3, 5, 6, 12):
         with pytest.raises(ValueError, match=r"metric 'gower' needs Gower rows .* 1 \+ 3m"):
-            dm.check_dimension("gower", bad)
+            metrics.check_dimension("gower", bad)
     with pytest.raises(ValueError, match="sparse_cosine"):
-        dm.pairwise(np.zeros((3, 4)), "sparse_cosine")
+        matrix.pairwise(np.zeros((3, 4)), "sparse_cosine")
 
 
 def test_finalize_is_identity_and_prunable_are_true_metrics_only():
     for name in ENCODED_NAMES:
-        assert dm.finalize_reduced(dm.metric_code(name), 0.375, 2.0) == 0.375
+        assert block_engine.finalize_reduced(metrics.metric_code(name), 0.375, 2.0) == 0.375
     # dice and gower violate the triangle inequality (see test_triangle_inequality): never pruned
     assert "set_dice" not in PRUNABLE_METRICS and "gower" not in PRUNABLE_METRICS
     assert "sparse_cosine" not in PRUNABLE_METRICS
@@ -99,28 +99,28 @@ def test_sparse_equals_dense_metric(name, dtype):
     """The ELL metric equals the dense metric on the densified vectors (explicit zeros, empty rows)."""
     rng = np.random.default_rng(21)
     pairs, dense = random_sparse(rng, 60, 40, 9)
-    X = enc.encode_sparse(pairs).astype(dtype)
+    X = encoders.encode_sparse(pairs).astype(dtype)
     dense = dense.astype(dtype)
-    got = dm.cross(X, X[:25], name)
-    want = dm.cross(dense, dense[:25], DENSE_OF[name])
+    got = matrix.cross(X, X[:25], name)
+    want = matrix.cross(dense, dense[:25], DENSE_OF[name])
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(got, naive_cross(X, X[:25], name), rtol=1e-12, atol=1e-12)
     if name != "sparse_cosine":  # scipy's cosine has no zero-vector convention
         scipy_name = {"sparse_euclidean": "euclidean", "sparse_manhattan": "cityblock", "sparse_jaccard": "jaccard"}
         ref = cdist(dense.astype(np.float64), dense[:25].astype(np.float64), scipy_name[name])
         np.testing.assert_allclose(got, np.nan_to_num(ref, nan=0.0), rtol=1e-12, atol=1e-12)
-    P = dm.pairwise(X, name, dtype=np.float64)
+    P = matrix.pairwise(X, name, dtype=np.float64)
     np.testing.assert_array_equal(P, P.T)
     np.testing.assert_array_equal(np.diag(P), 0.0)
     sym_identity(name, X[:20])
 
 
 def test_sparse_hand_values():
-    X = enc.encode_sparse([([0, 3], [3.0, 4.0]), ([3, 7], [4.0, 2.0]), ([], []), ([5], [0.0]), ([2**52], [1.0])])
+    X = encoders.encode_sparse([([0, 3], [3.0, 4.0]), ([3, 7], [4.0, 2.0]), ([], []), ([5], [0.0]), ([2**52], [1.0])])
     assert X.shape == (5, 1 + 2 * 2)
     np.testing.assert_array_equal(X[0], [2, 0, 3, 3, 4])
     np.testing.assert_array_equal(X[3], [1, 5, 0, 0, 0])
-    D = {name: dm.pairwise(X, name, dtype=np.float64) for name in SPARSE}
+    D = {name: matrix.pairwise(X, name, dtype=np.float64) for name in SPARSE}
     assert D["sparse_euclidean"][0, 1] == math.sqrt(9 + 0 + 4)
     assert D["sparse_manhattan"][0, 1] == 5.0
     assert D["sparse_cosine"][0, 1] == pytest.approx(1 - 16 / (5 * math.sqrt(20)), rel=1e-15)
@@ -136,14 +136,14 @@ def test_sparse_hand_values():
 
 
 def test_sparse_width_and_zero_norm_conventions():
-    a = enc.encode_sparse([([1, 4], [1e-200, -1e-200])], width=3)[0]
-    b = enc.encode_sparse([([1, 4], [2.0, 1.0])], width=3)[0]
+    a = encoders.encode_sparse([([1, 4], [1e-200, -1e-200])], width=3)[0]
+    b = encoders.encode_sparse([([1, 4], [2.0, 1.0])], width=3)[0]
     assert a.shape == (7,)
     # as the dense cosine: a vector whose squared norm underflows counts as the zero vector
-    assert dm.sparse_cosine(a, a) == 0.0 and dm.sparse_cosine(a, b) == 1.0
+    assert enc.sparse_cosine(a, a) == 0.0 and enc.sparse_cosine(a, b) == 1.0
     neg = b.copy()
     neg[4:6] *= -1
-    assert dm.sparse_cosine(b, neg) == 2.0
+    assert enc.sparse_cosine(b, neg) == 2.0
 
 
 # ---------------------------------------------------------------------------------------------------- sets
@@ -160,7 +160,7 @@ def test_sets_match_python_sets(name):
         else:
             k = 0 if rng.random() < 0.1 else int(rng.integers(1, 9))
             sets.append({int(c) for c in rng.choice(universe, k)})
-    X = enc.encode_sets([list(s) + list(s)[:1] for s in sets])  # repeats collapse
+    X = encoders.encode_sets([list(s) + list(s)[:1] for s in sets])  # repeats collapse
     assert X.shape[1] == 1 + max(len(s) for s in sets)
     want = np.empty((70, 70))
     for i, j in itertools.product(range(70), range(70)):
@@ -169,17 +169,17 @@ def test_sets_match_python_sets(name):
             want[i, j] = 1 - len(A & B) / len(A | B) if A | B else 0.0
         else:
             want[i, j] = 1 - 2 * len(A & B) / (len(A) + len(B)) if A or B else 0.0
-    np.testing.assert_allclose(dm.pairwise(X, name, dtype=np.float64), want, rtol=0, atol=1e-15)
-    np.testing.assert_allclose(dm.cross(X, X, name), naive_cross(X, X, name), rtol=0, atol=0)
+    np.testing.assert_allclose(matrix.pairwise(X, name, dtype=np.float64), want, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(matrix.cross(X, X, name), naive_cross(X, X, name), rtol=0, atol=0)
     sym_identity(name, X[:25])
 
 
 def test_set_hand_values():
-    X = enc.encode_sets([[3, 1, 2], [3, 4], [], [2**53 - 1, 1]], width=4)
+    X = encoders.encode_sets([[3, 1, 2], [3, 4], [], [2**53 - 1, 1]], width=4)
     np.testing.assert_array_equal(X[0], [3, 1, 2, 3, 0])
     np.testing.assert_array_equal(X[3], [2, 1, 2**53 - 1, 0, 0])
-    J = dm.pairwise(X, "set_jaccard", dtype=np.float64)
-    S = dm.pairwise(X, "set_dice", dtype=np.float64)
+    J = matrix.pairwise(X, "set_jaccard", dtype=np.float64)
+    S = matrix.pairwise(X, "set_dice", dtype=np.float64)
     assert J[0, 1] == 3 / 4 and S[0, 1] == 3 / 5
     assert J[0, 3] == 3 / 4 and S[0, 3] == 3 / 5
     assert J[1, 3] == 1.0 and S[1, 3] == 1.0
@@ -202,8 +202,8 @@ FLOWER_TYPES = [1, 1, 1, 1, 0, 0, 0, 0]
 
 
 def test_gower_matches_r_daisy_on_flower():
-    G = enc.encode_gower(FLOWER, FLOWER_TYPES)
-    D = dm.pairwise(G, "gower", dtype=np.float64)
+    G = encoders.encode_gower(FLOWER, FLOWER_TYPES)
+    D = matrix.pairwise(G, "gower", dtype=np.float64)
     # daisy(flower) (metric "gower" is implied by the factors), printed to 4 digits
     assert D[0, 1] == pytest.approx(0.8875, abs=5e-5)
     assert D[0, 2] == pytest.approx(0.5272, abs=5e-5)
@@ -233,10 +233,10 @@ def test_gower_hand_computed_with_missing_and_asymmetric_binary():
         [nan, nan, 0],
         [nan, nan, 0],
     ])  # fmt: skip
-    G = enc.encode_gower(values, [0, 1, 2], weights=[1.0, 2.0, 1.0])
+    G = encoders.encode_gower(values, [0, 1, 2], weights=[1.0, 2.0, 1.0])
     assert G.shape == (6, 10)
     np.testing.assert_array_equal(G[3], [3, 0, 1, 2, 1, 2, 1, MISSING, 2, 0])
-    D = dm.pairwise(G, "gower", dtype=np.float64)
+    D = matrix.pairwise(G, "gower", dtype=np.float64)
     want = {
         (0, 1): (0.5 + 0 + 1) / 4,  # every column counts
         (1, 2): (0.5 + 2) / 3,  # the 0-0 asymmetric pair does not count
@@ -256,23 +256,23 @@ def test_gower_hand_computed_with_missing_and_asymmetric_binary():
 
 def test_gower_new_data_scaled_by_training_ranges():
     train = np.array([[0.0, 1.0], [4.0, 0.0]])
-    G = enc.encode_gower(train, [0, 2])
-    new = enc.encode_gower(np.array([[8.0, 1.0], [-1e12, 0.0]]), [0, 2], mins=[0.0, 0.0], ranges=[4.0, 0.0])
+    G = encoders.encode_gower(train, [0, 2])
+    new = encoders.encode_gower(np.array([[8.0, 1.0], [-1e12, 0.0]]), [0, 2], mins=[0.0, 0.0], ranges=[4.0, 0.0])
     assert new[0, -2] == 2.0 and new[1, -2] == -enc.SCALED_LIMIT
     # |0 - 2| is capped at 1
-    assert dm.gower(G[0], new[0]) == pytest.approx((1 + 0) / 2)
+    assert enc.gower(G[0], new[0]) == pytest.approx((1 + 0) / 2)
     # float32 rows: MISSING becomes -inf and is still missing
-    g = enc.encode_gower(np.array([[0.5, np.nan], [0.25, 1.0]]), [0, 2])
+    g = encoders.encode_gower(np.array([[0.5, np.nan], [0.25, 1.0]]), [0, 2])
     with np.errstate(over="ignore"):
         g32 = g.astype(np.float32)
-    assert np.isneginf(g32[0, -1]) and dm.gower(g32[0], g32[1]) == dm.gower(g[0], g[1]) == 1.0
+    assert np.isneginf(g32[0, -1]) and enc.gower(g32[0], g32[1]) == enc.gower(g[0], g[1]) == 1.0
 
 
 def test_gower_all_missing_column_and_constant_column():
     values = np.array([[np.nan, 3.0, 0.2], [np.nan, 3.0, 0.9], [np.nan, 3.0, 0.5]])
-    G = enc.encode_gower(values, [0, 0, 0])
+    G = encoders.encode_gower(values, [0, 0, 0])
     assert (G[:, 7] == MISSING).all() and (G[:, 8] == 0.0).all()  # all missing; range 0 -> 0
-    D = dm.pairwise(G, "gower", dtype=np.float64)
+    D = matrix.pairwise(G, "gower", dtype=np.float64)
     assert D[0, 1] == pytest.approx(0.5, rel=1e-15)  # (0 + 1) / 2 columns that count
     assert D[0, 2] == pytest.approx((0 + 0.3 / 0.7) / 2, rel=1e-15)
 
@@ -287,7 +287,7 @@ def test_random_rows_match_naive(name):
         d = dim_for(name, width)
         X = make_points(name, 50, d, rng)
         Y = make_points(name, 30, d, rng)
-        C = dm.cross(X, Y, name)
+        C = matrix.cross(X, Y, name)
         np.testing.assert_allclose(C, naive_cross(X, Y, name), rtol=1e-12, atol=1e-12)
         assert (C >= 0).all()
         if name == "sparse_cosine":
@@ -303,26 +303,26 @@ def test_triangle_inequality(name):
     asymmetric binaries) and sparse_cosine violate it on explicit triples."""
     rng = np.random.default_rng(24)
     X = make_points(name, 40, dim_for(name, 4), rng)
-    D = dm.pairwise(X, name, dtype=np.float64)
+    D = matrix.pairwise(X, name, dtype=np.float64)
     slack = D[:, :, None] + D[None, :, :] - D[:, None, :]  # d(i,j) + d(j,k) - d(i,k)
     if name in TRUE_METRICS:
         assert slack.min() >= -1e-12 * max(1.0, D.max())
         return
     counter = {
-        "set_dice": enc.encode_sets([[1], [1, 2], [2]]),
-        "sparse_cosine": enc.encode_sparse([([0], [1.0]), ([0, 1], [1.0, 1.0]), ([1], [1.0])]),
-        "gower": enc.encode_gower(np.array([[0.0, 0.0], [0.0, np.nan], [0.0, 1.0]]), [0, 0]),
+        "set_dice": encoders.encode_sets([[1], [1, 2], [2]]),
+        "sparse_cosine": encoders.encode_sparse([([0], [1.0]), ([0, 1], [1.0, 1.0]), ([1], [1.0])]),
+        "gower": encoders.encode_gower(np.array([[0.0, 0.0], [0.0, np.nan], [0.0, 1.0]]), [0, 0]),
     }[name]
     a, b, c = counter
-    code = dm.metric_code(name)
-    assert dm.distance(code, a, c, 2.0) > dm.distance(code, a, b, 2.0) + dm.distance(code, b, c, 2.0)
+    code = metrics.metric_code(name)
+    assert dispatch.distance(code, a, c, 2.0) > dispatch.distance(code, a, b, 2.0) + dispatch.distance(code, b, c, 2.0)
 
 
 # ------------------------------------------------------------------------------------- kmedoids oracle
 
 
 def _oracle_case(name, X):
-    D = dm.pairwise(X, name, dtype=np.float64)
+    D = matrix.pairwise(X, name, dtype=np.float64)
     N = naive_cross(X, X, name)
     np.testing.assert_allclose(D, N, rtol=1e-12, atol=1e-12)
     n = len(X)
@@ -340,25 +340,27 @@ def _oracle_case(name, X):
 def test_fasterpam_on_encoded_matrices_matches_kmedoids():
     rng = np.random.default_rng(25)
     pairs, _ = random_sparse(rng, 120, 30, 6)
-    _oracle_case("sparse_manhattan", enc.encode_sparse(pairs))
+    _oracle_case("sparse_manhattan", encoders.encode_sparse(pairs))
     sets = [rng.choice(40, int(rng.integers(0, 7)), replace=False) for _ in range(120)]
-    _oracle_case("set_jaccard", enc.encode_sets(sets))
+    _oracle_case("set_jaccard", encoders.encode_sets(sets))
     values = np.column_stack([rng.normal(size=120), rng.integers(0, 3, 120), rng.random(120) < 0.3,
                               rng.uniform(0, 5, 120)])
     values[rng.random(values.shape) < 0.1] = np.nan
-    _oracle_case("gower", enc.encode_gower(values, [0, 1, 2, 0], weights=[1.0, 2.0, 0.5, 1.0]))
+    _oracle_case("gower", encoders.encode_gower(values, [0, 1, 2, 0], weights=[1.0, 2.0, 0.5, 1.0]))
 
 
 # ---------------------------------------------------------------------------------------------- encoders
 
 
 def test_encoder_shapes_and_defaults():
-    assert enc.encode_sparse([]).shape == (0, 3)
-    assert enc.encode_sparse([([], [])]).tolist() == [[0.0, 0.0, 0.0]]
-    assert enc.encode_sets([]).shape == (0, 2)
-    assert enc.encode_sets([set(), {np.int64(5)}]).tolist() == [[0.0, 0.0], [1.0, 5.0]]
-    assert enc.encode_sparse([(np.array([2.0, 0.0]), [1.0, 2.0])], width=4).tolist() == [[2, 0, 2, 0, 0, 2, 1, 0, 0]]
-    G = enc.encode_gower(np.array([[1, 0], [3, 1]]), [0, 2])
+    assert encoders.encode_sparse([]).shape == (0, 3)
+    assert encoders.encode_sparse([([], [])]).tolist() == [[0.0, 0.0, 0.0]]
+    assert encoders.encode_sets([]).shape == (0, 2)
+    assert encoders.encode_sets([set(), {np.int64(5)}]).tolist() == [[0.0, 0.0], [1.0, 5.0]]
+    assert encoders.encode_sparse([(np.array([2.0, 0.0]), [1.0, 2.0])], width=4).tolist() == [
+        [2, 0, 2, 0, 0, 2, 1, 0, 0]
+    ]
+    G = encoders.encode_gower(np.array([[1, 0], [3, 1]]), [0, 2])
     np.testing.assert_array_equal(G, [[2, 0, 2, 1, 1, 0, 0], [2, 0, 2, 1, 1, 1, 1]])
 
 
@@ -382,7 +384,7 @@ def test_encoder_shapes_and_defaults():
 )
 def test_encode_sparse_errors(rows, width, match):
     with pytest.raises(ValueError, match=match):
-        enc.encode_sparse(rows, width=width)
+        encoders.encode_sparse(rows, width=width)
 
 
 @pytest.mark.parametrize(
@@ -400,7 +402,7 @@ def test_encode_sparse_errors(rows, width, match):
 )
 def test_encode_sets_errors(rows, width, match):
     with pytest.raises(ValueError, match=match):
-        enc.encode_sets(rows, width=width)
+        encoders.encode_sets(rows, width=width)
 
 
 @pytest.mark.parametrize(
@@ -424,16 +426,16 @@ def test_encode_sets_errors(rows, width, match):
 )
 def test_encode_gower_errors(values, types, kwargs, match):
     with pytest.raises(ValueError, match=match):
-        enc.encode_gower(values, types, **kwargs)
+        encoders.encode_gower(values, types, **kwargs)
 
 
 def test_encoded_rows_through_naive_distance_agree_with_scalars():
     """The scalar functions, the dispatch and the oracle on the encoders' output."""
     rng = np.random.default_rng(26)
     pairs, _ = random_sparse(rng, 12, 15, 5)
-    X = enc.encode_sparse(pairs)
+    X = encoders.encode_sparse(pairs)
     for name in SPARSE:
-        f = getattr(dm, name)
+        f = getattr(enc, name)
         for a, b in itertools.combinations(X, 2):
-            assert f(a, b) == dm.distance(dm.metric_code(name), a, b, 2.0)
+            assert f(a, b) == dispatch.distance(metrics.metric_code(name), a, b, 2.0)
             assert f(a, b) == pytest.approx(naive_distance(name, a, b), rel=1e-12, abs=1e-15)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from naive_pam import DATASETS, KS, assert_identical, best_swap, dataset, initial_medoids, loss
 
-from sparkmed.kernels.fasterpam import fasterpam, warmup
+from sparkmed.kernels.fasterpam import fasterpam
 
 
 def _cases():
@@ -145,8 +145,17 @@ def test_float_noise_trap_is_polished_to_a_local_optimum():
         assert r.loss < ref.loss - 0.2
 
 
-def test_warmup_runs():
-    warmup()
+def test_tiny_runs_both_dtypes_and_thread_counts():
+    # what the removed fasterpam.warmup() ran: tiny float32 / float64 matrices, 1 and 2 threads, k = 1
+    rng = np.random.default_rng(0)
+    x = rng.random((12, 2))
+    d64 = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    for d in (d64.astype(np.float32), d64):
+        m = np.array([0, 5, 9], dtype=np.int64)
+        one = fasterpam(d, m)
+        two = fasterpam(d, m, n_threads=2)
+        assert_identical(one, two)
+        assert fasterpam(d, 1, init="first").medoids.shape == (1,)
 
 
 # ---------------------------------------------------------------- argument validation (all wrappers)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from naive_pam import DATASETS, KS, dataset, loss, naive_build
 
-from sparkmed.kernels.init import INIT_METHODS, initialize
+from sparkmed.kernels.init import INIT_NAMES, initialize
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -44,7 +44,7 @@ def test_build_matches_naive_greedy_build_with_weights(seed):
         np.testing.assert_array_equal(initialize(D, k, "build", weights=w), naive_build(D, k, w))
 
 
-@pytest.mark.parametrize("method", INIT_METHODS)
+@pytest.mark.parametrize("method", INIT_NAMES)
 def test_every_method_returns_k_distinct_indices(method):
     D = dataset("iris")
     for k in (1, 2, 7, 150):
@@ -114,7 +114,7 @@ def test_kmedoidspp_never_picks_zero_weight_points_while_mass_remains():
 
 def test_all_identical_points():
     D = np.zeros((6, 6))
-    for method in INIT_METHODS:
+    for method in INIT_NAMES:
         m = initialize(D, 3, method, random_state=0)
         assert len(set(m.tolist())) == 3
 

@@ -190,3 +190,87 @@ def test_weighted_loss_and_zero_weights(name):
     s = ALGOS[name](D, 4, weights=w * 4.0, init="random", random_state=3)
     np.testing.assert_array_equal(r.medoids, s.medoids)
     assert s.loss == pytest.approx(4.0 * r.loss, rel=1e-12)
+
+
+# ---------------------------------------------------------------- registries of algorithms and inits
+
+
+def test_algorithm_registry_drives_cluster_points():
+    from naive_pam import assert_identical
+
+    from sparkmed.kernels import ALGORITHM_NAMES, ALGORITHMS, DEFAULT_MAX_ITER, cluster_points, describe_algorithms
+    from sparkmed.kernels import pairwise as kernel_pairwise
+
+    assert ALGORITHM_NAMES == ("fasterpam", "fastpam1", "pam", "alternating", "clarans")
+    assert tuple(ALGORITHMS) == ALGORITHM_NAMES
+    X = np.random.default_rng(3).normal(size=(45, 2))
+    D = kernel_pairwise(X, dtype=np.float32)
+    start = np.array([0, 1, 2], dtype=np.int64)
+    for name, entry in ALGORITHMS.items():
+        assert entry.name == name and entry.summary and entry.complexity
+        assert f"{name} (" in describe_algorithms()
+        got = cluster_points(X, 3, algorithm=name, medoids=start, random_state=7)
+        if entry.iterative:
+            want = entry.function(D, start.copy(), DEFAULT_MAX_ITER, random_state=7)
+        else:
+            want = entry.function(D, start.copy(), random_state=7)
+        assert_identical(got, want)
+    for bad in ("kmeans", "", None, ["pam"]):
+        with pytest.raises(ValueError, match="unknown algorithm"):
+            cluster_points(X, 3, algorithm=bad)
+
+
+def test_default_max_iter_is_one_constant():
+    import inspect
+
+    from sparkmed.kernels import DEFAULT_MAX_ITER, cluster_points
+
+    assert DEFAULT_MAX_ITER == 100
+    for f in (fasterpam, fastpam1, pam, alternating, cluster_points):
+        assert inspect.signature(f).parameters["max_iter"].default == DEFAULT_MAX_ITER
+
+
+def test_init_registry():
+    from sparkmed.kernels import INIT_NAMES, INITS, describe_inits
+
+    assert INIT_NAMES == ("random", "first", "build", "lab", "kmedoids++")
+    D = squareform(pdist(np.random.default_rng(4).normal(size=(30, 2))))
+    for name, entry in INITS.items():
+        assert entry.name == name and entry.summary and entry.complexity
+        assert f"{name} (" in describe_inits()
+        med = initialize(D, 4, name, random_state=0)
+        assert med.dtype == np.int64 and len(set(med.tolist())) == 4
+        np.testing.assert_array_equal(med, initialize(D, 4, name.upper(), random_state=0))
+    with pytest.raises(ValueError, match="unknown init method"):
+        initialize(D, 4, "kmeans")
+
+
+def test_one_weight_rule():
+    """Shape, finite, non-negative everywhere; an all-zero total is rejected where a positive total is needed
+    (algorithms, initialisation, silhouette means) and accepted by the additive per-batch kernels."""
+    from sparkmed.kernels import medoid_silhouette, nearest_two, score_candidates, silhouette, swap_deltas, total_cost
+
+    D = squareform(pdist(np.random.default_rng(4).normal(size=(12, 2))))
+    zero = np.zeros(12)
+    for f in (fasterpam, fastpam1, pam, alternating, clarans):
+        with pytest.raises(ValueError, match="weights must have a positive sum"):
+            f(D, 3, weights=zero)
+    with pytest.raises(ValueError, match="weights must have a positive sum"):
+        initialize(D, 3, weights=zero)
+    with pytest.raises(ValueError, match="weights must have a positive sum"):
+        medoid_silhouette(np.ones(12), np.ones(12), weights=zero)
+    with pytest.raises(ValueError, match="weights must have a positive sum"):
+        silhouette(D, np.arange(12) % 2, weights=zero)
+    X = np.random.default_rng(5).normal(size=(12, 2))
+    M = X[:3]
+    assert nearest_two(X, M)[0].shape == (12,)
+    assert total_cost(X, M, weights=zero) == 0.0
+    np.testing.assert_array_equal(score_candidates(X, M[None], weights=zero), [0.0])
+    loss_, removal, delta, shared = swap_deltas(X, M, X[3:6], weights=zero)
+    assert loss_ == 0.0 and not removal.any() and not delta.any() and not shared.any()
+    for f in (lambda w: fasterpam(D, 3, weights=w), lambda w: total_cost(X, M, weights=w),
+              lambda w: medoid_silhouette(np.ones(12), np.ones(12), weights=w)):
+        with pytest.raises(ValueError, match="non-negative"):
+            f(-np.ones(12))
+        with pytest.raises(ValueError, match="NaN"):
+            f(np.full(12, np.nan))

@@ -19,8 +19,10 @@ from naive_metrics import (
 )
 
 from sparkmed.kernels import swap_delta as sd
+from sparkmed.kernels import swap_pruned as sp
 from sparkmed.kernels.assign import CHUNK_ROWS
-from sparkmed.kernels.distances import METRIC_NAMES, TARGET_TILE
+from sparkmed.kernels.block_engine import TARGET_TILE
+from sparkmed.kernels.metrics import METRIC_NAMES, PRUNABLE_METRICS
 
 
 def summed_over_batches(X, M, Cand, name="euclidean", p=2.0, weights=None, nbatches=3, prune=None):
@@ -144,7 +146,7 @@ def test_empty_batch_duplicates_and_no_candidates():
     np.testing.assert_allclose(re[None, :] + de + sh[:, None], naive_swap_change(X, M, Cand, "euclidean"))
 
 
-@pytest.mark.parametrize(("prune", "nrows"), [(False, 4 * CHUNK_ROWS + 9), (True, 2 * sd.SEGMENT_ROWS + 9)])
+@pytest.mark.parametrize(("prune", "nrows"), [(False, 4 * CHUNK_ROWS + 9), (True, 2 * sp.SEGMENT_ROWS + 9)])
 def test_deterministic_across_thread_counts(prune, nrows):
     rng = np.random.default_rng(6)
     X = rng.normal(size=(nrows, 5))
@@ -191,7 +193,7 @@ def test_validation():
 # Triangle-inequality pruning: the pruned kernel must add exactly the terms of the full scan
 # ----------------------------------------------------------------------------------------------------
 
-PRUNED = list(sd.PRUNABLE_METRICS)
+PRUNED = list(PRUNABLE_METRICS)
 
 
 def clustered_points(name, n, d, rng, dtype=np.float64, centres=6):
@@ -297,7 +299,7 @@ def test_pruned_many_candidates(name):
     X, fresh = dataset("random", name, 400, d, rng, np.float32)
     M = X[:9]
     Cand = np.vstack([fresh, X[::2], fresh[:200]])  # c = 400 + 200 + 200 > CAND_TILE
-    assert len(Cand) > sd.CAND_TILE
+    assert len(Cand) > sp.CAND_TILE
     full, pruned, _, _ = prune_pair(X, M, Cand, name, p=1.5)
     assert_same_terms(full, pruned)
 
@@ -383,9 +385,9 @@ def test_pruned_extreme_scales(name, scale):
 def test_pruned_several_chunks_and_segments():
     """n > SEGMENT_ROWS: several chunks (parallel driver) and several segments per chunk."""
     rng = np.random.default_rng(18)
-    n = 9 * sd.SEGMENT_ROWS + 5
+    n = 9 * sp.SEGMENT_ROWS + 5
     k, c = 100, 9300  # accumulators large enough for chunks of 2 segments
-    assert sd.chunk_rows_for(n, k, c) > sd.SEGMENT_ROWS
+    assert sd.chunk_rows_for(n, k, c) > sp.SEGMENT_ROWS
     X = clustered_points("euclidean", n, 2, rng, centres=40)
     M = X[rng.choice(n, k, replace=False)]
     Cand = X[rng.choice(n, c, replace=False)]
@@ -393,7 +395,7 @@ def test_pruned_several_chunks_and_segments():
     parts = summed_over_batches(X, M, Cand, nbatches=10, prune=True)
     assert_same_terms(whole, parts, rtol=1e-11)
     assert pairs < 0.2 * n * c
-    sub = slice(0, 2 * sd.SEGMENT_ROWS + 3)  # and the full scan on a part of it
+    sub = slice(0, 2 * sp.SEGMENT_ROWS + 3)  # and the full scan on a part of it
     assert_same_terms(sd.swap_deltas(X[sub], M, Cand[:500], prune=False), sd.swap_deltas(X[sub], M, Cand[:500]))
 
 
@@ -408,7 +410,7 @@ def test_candidate_order_cache_follows_the_inputs():
     full, pruned, _, _ = prune_pair(X, M, Cand, "euclidean")
     assert_same_terms(full, pruned)
     assert not np.allclose(first[2], pruned[2])
-    Dsort, Ord = sd.candidate_order(0, 2.0, M, Cand)
+    Dsort, Ord = sp.candidate_order(0, 2.0, M, Cand)
     assert Dsort.shape == Ord.shape == (5, 100) and (np.diff(Dsort, axis=1) >= 0).all()
     np.testing.assert_array_equal(np.sort(Ord, axis=1), np.tile(np.arange(100), (5, 1)))
 

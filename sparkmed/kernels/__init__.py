@@ -1,25 +1,63 @@
 """Single-machine k-medoids kernels: numba, numpy in / numpy out, never Spark.
 
-- ``distances``: the registry of named metrics (``METRICS``, ``metric_code``) and the parallel dense
-  (``pairwise``) and rectangular (``cross``) dissimilarity builders.
-- ``encoded``: metrics on encoded rows (ELL sparse vectors, padded sets, Gower rows of mixed tables) and
-  their numpy encoders ``encode_sparse`` / ``encode_sets`` / ``encode_gower``.
-- ``fasterpam`` / ``fastpam1`` / ``pam`` / ``alternating`` / ``clarans``: algorithms on a dissimilarity
-  matrix, all returning ``KMedoidsResult``; ``initialize``: random, first, build, lab, kmedoids++.
-- ``assign``: nearest / second-nearest medoid, cost and candidate scoring on raw points (the hot loops of
-  the distributed passes); ``swap_delta``: the additive full-data swap deltas of the refinement.
-- ``silhouette``: medoid silhouette (O(n·k)) and the classic silhouette on a matrix.
-- ``fit.cluster_points``: one sample's fit (matrix + init + algorithm), what an executor runs.
+Code outside this package imports kernel names from here (and ``sparkmed.kernels.custom``) only.
+
+Registries (every list of names is derived from one of them):
+
+- ``metrics``: the metric registry (``METRICS``: code, layout, public name, scale degree, prunable...),
+  ``PUBLIC_METRICS``, ``kernel_metric_for``, ``public_metrics_for`` and the parameter checks.
+- ``algorithms``: the matrix algorithms (``ALGORITHMS``, ``ALGORITHM_NAMES``); ``init``: the
+  initialisations (``INITS``, ``INIT_NAMES``).
+
+Metrics and distances:
+
+- ``dense``: scalar metrics on dense vectors; ``encoded``: metrics on encoded rows (ELL sparse vectors,
+  padded sets, Gower rows); ``encoders``: their numpy encoders; ``layout``: re-padding encoded rows.
+- ``dispatch``: metric code -> scalar metric (``distance``); ``block_engine``: a block of points against
+  a tile of targets, vectorised; ``matrix``: ``pairwise`` / ``cross`` dissimilarity matrices.
+- ``custom``: user numba metrics, through kernels that take the function as an argument.
+
+Distributed-pass kernels (points, not matrices):
+
+- ``assign``: nearest / second-nearest medoid, cost and candidate scoring; ``swap_delta``: the additive
+  full-data swap deltas of the refinement, with the exact triangle-inequality pruning in ``swap_pruned``.
+- ``silhouette``: medoid silhouette (O(n·k)), simplified and classic silhouettes.
+
+Matrix algorithms (all return ``KMedoidsResult``):
+
+- ``fasterpam`` / ``pam`` (``pam``, ``fastpam1``) / ``alternating`` / ``clarans``, sharing
+  ``swap_state`` (nearest / second caches, removal losses, the one-scan delta), ``driver`` (argument
+  prologue, float-noise polishing, ``DEFAULT_MAX_ITER``), ``checks`` (argument checks) and ``prng``.
+- ``fit``: one sample's fit (``cluster_points``: matrix + init + algorithm), what an executor runs.
 """
 
+from sparkmed.kernels.algorithms import ALGORITHM_NAMES, ALGORITHMS, Algorithm, describe_algorithms
 from sparkmed.kernels.alternating import alternating
-from sparkmed.kernels.assign import cluster_stats, nearest_two, score_candidates, total_cost
+from sparkmed.kernels.assign import cluster_stats, cluster_sums, nearest_two, score_candidates, total_cost
 from sparkmed.kernels.clarans import clarans
-from sparkmed.kernels.distances import METRIC_NAMES, METRICS, cross, metric_code, pairwise
-from sparkmed.kernels.encoded import MISSING, encode_gower, encode_sets, encode_sparse
+from sparkmed.kernels.driver import DEFAULT_MAX_ITER
+from sparkmed.kernels.encoded import MISSING, SCALED_LIMIT
+from sparkmed.kernels.encoders import encode_gower, encode_sets, encode_sparse
 from sparkmed.kernels.fasterpam import fasterpam
-from sparkmed.kernels.fit import cluster_points
-from sparkmed.kernels.init import initialize
+from sparkmed.kernels.fit import SCALE_DEGREE, cluster_points, merge_duplicates, sample_matrix
+from sparkmed.kernels.init import INIT_NAMES, INITS, Init, describe_inits, initialize
+from sparkmed.kernels.layout import pad_unpadded, repad, unpadded_count
+from sparkmed.kernels.matrix import cross, pairwise
+from sparkmed.kernels.metrics import (
+    LAYOUTS,
+    METRIC_NAMES,
+    METRICS,
+    PRUNABLE_METRICS,
+    PUBLIC_METRICS,
+    Metric,
+    check_dimension,
+    check_metric_params,
+    describe_metrics,
+    kernel_metric_for,
+    metric_code,
+    overflow_problem,
+    public_metrics_for,
+)
 from sparkmed.kernels.pam import fastpam1, pam
 from sparkmed.kernels.result import KMedoidsResult
 from sparkmed.kernels.silhouette import (
@@ -32,31 +70,58 @@ from sparkmed.kernels.silhouette import (
 from sparkmed.kernels.swap_delta import swap_deltas
 
 __all__ = [
+    "ALGORITHMS",
+    "ALGORITHM_NAMES",
+    "DEFAULT_MAX_ITER",
+    "INITS",
+    "INIT_NAMES",
+    "LAYOUTS",
     "METRICS",
     "METRIC_NAMES",
     "MISSING",
+    "PRUNABLE_METRICS",
+    "PUBLIC_METRICS",
+    "SCALED_LIMIT",
+    "SCALE_DEGREE",
+    "Algorithm",
+    "Init",
     "KMedoidsResult",
+    "Metric",
     "alternating",
+    "check_dimension",
+    "check_metric_params",
     "clarans",
     "cluster_points",
     "cluster_stats",
+    "cluster_sums",
     "cross",
+    "describe_algorithms",
+    "describe_inits",
+    "describe_metrics",
     "encode_gower",
     "encode_sets",
     "encode_sparse",
     "fasterpam",
     "fastpam1",
     "initialize",
+    "kernel_metric_for",
     "medoid_silhouette",
     "medoid_silhouette_samples",
+    "merge_duplicates",
     "metric_code",
     "nearest_two",
+    "overflow_problem",
+    "pad_unpadded",
     "pairwise",
     "pam",
+    "public_metrics_for",
+    "repad",
+    "sample_matrix",
     "score_candidates",
     "silhouette",
     "silhouette_samples",
     "simplified_silhouette_samples",
     "swap_deltas",
     "total_cost",
+    "unpadded_count",
 ]

@@ -1,4 +1,4 @@
-"""k-means-style alternating k-medoids (a.k.a. "Voronoi iteration").
+"""k-means-style alternating k-medoids (a.k.a. "Voronoi iteration"; Park & Jun 2009).
 
 Repeat: assign every point to its nearest medoid (the first medoid position on ties; a medoid to itself),
 then replace each medoid by the member of its cluster with the smallest weighted sum of distances to the
@@ -10,23 +10,12 @@ Fast, but usually a few percent worse than FasterPAM: it only moves medoids with
 
 from __future__ import annotations
 
-import numbers
-
 import numba
 import numpy as np
 
-from sparkmed.kernels._common import (
-    as_generator,
-    check_diss,
-    check_max_iter,
-    check_weights,
-    final_labels,
-    fresh_result,
-)
-from sparkmed.kernels.init import resolve_medoids
+from sparkmed.kernels.driver import DEFAULT_MAX_ITER, prologue
 from sparkmed.kernels.result import KMedoidsResult
-
-__all__ = ["alternating"]
+from sparkmed.kernels.swap_state import final_labels, fresh_result
 
 
 @numba.njit(cache=True, nogil=True)
@@ -87,7 +76,15 @@ def _alternating(diss, med, w, max_iter):
     return n_iter, n_swap
 
 
-def alternating(diss, medoids, max_iter=100, init="random", random_state=None, *, weights=None) -> KMedoidsResult:
+def alternating(
+    diss: object,
+    medoids: object,
+    max_iter: int = DEFAULT_MAX_ITER,
+    init: str = "random",
+    random_state: object = None,
+    *,
+    weights: object = None,
+) -> KMedoidsResult:
     """Alternating (k-means-style) k-medoids.
 
     Args as ``fasterpam``. n_iter counts assignment/update rounds, n_swap the medoid replacements.
@@ -95,11 +92,6 @@ def alternating(diss, medoids, max_iter=100, init="random", random_state=None, *
     Complexity: O(n*k) per assignment plus O(sum_j |C_j|^2) per medoid update (O(n^2/k) for balanced
     clusters, O(n^2) in the worst case) per iteration.
     """
-    diss = check_diss(diss)
-    n = diss.shape[0]
-    w = check_weights(weights, n)
-    max_iter = check_max_iter(max_iter)
-    rng = as_generator(random_state) if isinstance(medoids, numbers.Integral) else None
-    med = resolve_medoids(diss, medoids, init, rng, w)
-    n_iter, n_swap = _alternating(diss, med, w, max_iter)
-    return fresh_result(diss, med, w, n_iter, n_swap)
+    start = prologue(diss, medoids, init, random_state, weights, max_iter)
+    n_iter, n_swap = _alternating(start.diss, start.med, start.w, start.max_iter)
+    return fresh_result(start.diss, start.med, start.w, n_iter, n_swap)

@@ -1,13 +1,13 @@
 """Assignment, cost and candidate scoring of raw points against medoids: the hot loops of the
 distributed passes (one call per Arrow batch, up to ~1e6 rows).
 
-All kernels go through the block kernel of :mod:`sparkmed.kernels.distances` (a block of rows stored
+All kernels go through the block engine (:mod:`sparkmed.kernels.block_engine`: a block of rows stored
 transposed, distances to a tile of medoids vectorised across the rows of the block), compare
 *reduced* distances (squared euclidean, ...) and finalise only the values they return.
 
 Euclidean form: the direct ``sqrt(sum (x - m)^2)``, not ``|x|^2 + |m|^2 - 2 x.m``.  It is exact to
 rounding (no cancellation for tight clusters far from the origin), bit-identical to
-:func:`sparkmed.kernels.distances.distance`, and measured (``scripts/bench_assign.py``, one thread)
+:func:`sparkmed.kernels.dispatch.distance`, and measured (``scripts/bench_assign.py``, one thread)
 ~4x faster than numpy's BLAS expansion at d = 8 and on par with it at d = 100.
 
 Rows are processed in fixed chunks of :data:`CHUNK_ROWS` in parallel; weighted sums are accumulated per
@@ -22,19 +22,19 @@ import math
 import numba
 import numpy as np
 
-from sparkmed.kernels.distances import (
+from sparkmed.kernels import custom
+from sparkmed.kernels.block_engine import (
     BLOCK_ROWS,
     TARGET_TILE,
-    as_points,
-    as_weights,
-    check_same_dim,
     finalize_reduced,
     load_block,
     new_block,
     prepare_targets,
     reduced_block,
-    resolve_metric,
 )
+from sparkmed.kernels.checks import as_points, check_same_dim, check_weights
+from sparkmed.kernels.metrics import resolve_metric
+from sparkmed.kernels.silhouette import medoid_silhouette_samples
 
 CHUNK_ROWS = 16 * BLOCK_ROWS
 """Rows per parallel task; the unit of the deterministic partial sums."""
@@ -99,7 +99,7 @@ def block_nearest_two(
 ) -> None:
     """Nearest / second-nearest medoid (reduced distances) of a loaded block of rows. O(k R d).
 
-    ``(XbT, xaux)`` hold the block (:func:`~sparkmed.kernels.distances.load_block`), ``(Mp, aux)`` the
+    ``(XbT, xaux)`` hold the block (:func:`~sparkmed.kernels.block_engine.load_block`), ``(Mp, aux)`` the
     prepared medoids; ``buf`` is a (>= min(k, TARGET_TILE), R) scratch.  Results in ``best``, ``second``
     (``inf`` when k == 1) and ``arg``.
     """
@@ -285,8 +285,6 @@ def nearest_two(
     Cost O(n k d), parallel over rows.
     """
     if callable(metric):  # a user's numba function: see kernels.custom
-        from sparkmed.kernels import custom
-
         return custom.nearest_two(metric, as_points(X, "X"), as_points(M, "M", min_rows=1))
     A, B, code = _prepare(X, M, metric, p, "M")
     n = A.shape[0]
@@ -310,7 +308,7 @@ def total_cost(
     _, dn, _ = nearest_two(X, M, metric, p=p)
     if weights is None:
         return float(_ordered_sum(dn))
-    return float(_ordered_sum(as_weights(weights, dn.shape[0]) * dn))
+    return float(_ordered_sum(check_weights(weights, dn.shape[0]) * dn))
 
 
 def score_candidates(
@@ -344,11 +342,9 @@ def score_candidates(
     flat = as_points(Carr.reshape(c * k, d), "C").astype(np.float64, copy=False)
     check_same_dim(A, flat, "X", "C")
     if callable(metric):  # a user's numba function: see kernels.custom
-        from sparkmed.kernels import custom
-
-        return custom.score_candidates(metric, A, flat.reshape(c, k, d), as_weights(weights, A.shape[0]))
+        return custom.score_candidates(metric, A, flat.reshape(c, k, d), check_weights(weights, A.shape[0]))
     code = resolve_metric(metric, p, A.shape[1])
-    w = as_weights(weights, A.shape[0])
+    w = check_weights(weights, A.shape[0])
     kernel = _score_par if use_parallel(A.shape[0]) else _score_ser
     return kernel(code, A, np.ascontiguousarray(flat), k, float(p), w)
 
@@ -372,8 +368,30 @@ def cluster_stats(
     """
     labels, dn, _ = nearest_two(X, M, metric, p=p)
     k = np.asarray(M).shape[0]
-    w = as_weights(weights, dn.shape[0])
+    w = check_weights(weights, dn.shape[0])
     wdn = w * dn
     sizes = np.bincount(labels, weights=w, minlength=k).astype(np.float64)
     per = np.bincount(labels, weights=wdn, minlength=k).astype(np.float64)
     return float(_ordered_sum(wdn)), sizes, per
+
+
+def cluster_sums(
+    labels: np.ndarray, dn: np.ndarray, ds: np.ndarray, weights: np.ndarray, k: int
+) -> dict[str, float | np.ndarray]:
+    """The additive per-batch summary of an assignment (from :func:`nearest_two`), for the Spark pass that
+    sums it over partitions.
+
+    Returns:
+        ``cost = sum w dn``, ``sizes`` (k,) ``= sum_{o in i} w``, ``cluster_costs`` (k,)
+        ``= sum_{o in i} w dn``, ``silhouette_sum = sum w s`` with the medoid silhouette
+        ``s = 1 - dn / ds`` (:func:`~sparkmed.kernels.silhouette.medoid_silhouette_samples`) and
+        ``total_weight = sum w``.  O(n).
+    """
+    w = np.asarray(weights, dtype=np.float64)
+    return {
+        "cost": float(np.dot(w, dn)),
+        "sizes": np.bincount(labels, weights=w, minlength=k),
+        "cluster_costs": np.bincount(labels, weights=w * dn, minlength=k),
+        "silhouette_sum": float(np.dot(w, medoid_silhouette_samples(dn, ds))),
+        "total_weight": float(w.sum()),
+    }

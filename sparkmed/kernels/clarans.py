@@ -1,6 +1,6 @@
 """FastCLARANS (Schubert & Rousseeuw 2021) on a dissimilarity matrix.
 
-CLARANS (Ng & Han) explores random neighbours (single swaps) of the current medoid set and moves to the
+CLARANS (Ng & Han 2002) explores random neighbours (single swaps) of the current medoid set and moves to the
 first improving one, until ``maxneighbor`` consecutive neighbours fail; it restarts ``numlocal`` times and
 keeps the best local optimum. FastCLARANS draws only a random non-medoid candidate c and evaluates its
 swap with ALL k medoids in one O(n) scan (the FasterPAM delta with removal losses), so one try covers k
@@ -22,24 +22,20 @@ import numbers
 import numba
 import numpy as np
 
-from sparkmed.kernels._common import (
+from sparkmed.kernels.checks import check_medoids_arg
+from sparkmed.kernels.driver import check_problem, run_generator
+from sparkmed.kernels.init import resolve_medoids
+from sparkmed.kernels.prng import kernel_seed, random_below
+from sparkmed.kernels.result import KMedoidsResult
+from sparkmed.kernels.swap_state import (
     apply_swap,
-    as_generator,
     assign_state,
     candidate_delta,
-    check_diss,
-    check_medoids_arg,
-    check_weights,
-    random_below,
     removal_loss,
     scan_workspace,
     state_result,
     weighted_loss,
 )
-from sparkmed.kernels.init import resolve_medoids
-from sparkmed.kernels.result import KMedoidsResult
-
-__all__ = ["clarans"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -103,14 +99,14 @@ def _maxfail(maxneighbor, n: int, k: int) -> int:
 
 
 def clarans(
-    diss,
-    medoids,
-    numlocal=2,
-    maxneighbor=0.025,
-    random_state=None,
+    diss: object,
+    medoids: object,
+    numlocal: int = 2,
+    maxneighbor: float | int = 0.025,
+    random_state: object = None,
     *,
-    init="random",
-    weights=None,
+    init: str = "random",
+    weights: object = None,
 ) -> KMedoidsResult:
     """FastCLARANS k-medoids clustering.
 
@@ -133,19 +129,18 @@ def clarans(
 
     Complexity: O(n*k) per restart plus O(n + k) per try and O(n) per swap.
     """
-    diss = check_diss(diss)
+    diss, w = check_problem(diss, weights)
     n = diss.shape[0]
-    w = check_weights(weights, n)
     numlocal = _check_numlocal(numlocal)
     k, _ = check_medoids_arg(medoids, n)
     maxfail = _maxfail(maxneighbor, n, k)
-    rng = as_generator(random_state)
+    rng = run_generator(random_state, medoids, always=True)
     best = None
     tot_tries = 0
     tot_swaps = 0
     for _r in range(numlocal):
         med = resolve_medoids(diss, medoids, init, rng, w)
-        seed = np.uint64(rng.integers(0, 2**63 - 1, dtype=np.int64))
+        seed = kernel_seed(rng)
         nearest, second, dn, ds, mdT = assign_state(diss, med)
         tries, swaps = _clarans_local(diss, med, w, maxfail, seed, nearest, second, dn, ds, mdT)
         tot_tries += tries

@@ -1,24 +1,15 @@
-"""Eager FasterPAM (Schubert & Rousseeuw, "Fast and Eager k-Medoids Clustering", 2021).
+"""Eager FasterPAM on a dissimilarity matrix: the default algorithm of a sample fit.
 
-Algorithm (see ALGORITHMS.md): keep for every point its nearest and second-nearest medoid and the removal
-loss of every medoid. Visit the non-medoid candidates in index order (or a seeded permutation), cyclically;
-for each, ONE scan of its matrix row gives the TD change of swapping it with each of the k medoids; if the
-best change is negative, perform that swap at once (eager) and update the caches. Stop when a full cycle
-of candidates performs no swap, when a pass does not lower the loss (see "float noise" below) or after
-``max_iter`` passes.
-
-Float noise. A swap whose true TD change is exactly 0 (e.g. exchanging the two points of a two-point
-cluster) can be computed as a tiny negative number by float64 round-off, in both directions, so the pair
-would be swapped back and forth forever. As in the ``kmedoids`` package, a pass is the last one when the
-loss recomputed after it, sum_o w(o)*dn(o), is not strictly lower than before it (every genuine
-improvement lowers it, so this only ends runs whose last pass did nothing but exchange equivalent
-medoids). With this rule, the exact ``< 0`` acceptance and first-minimum tie breaking, results are
-identical to ``kmedoids`` (same medoids in the same positions, same labels, passes and swaps; tested on
-many data sets, including ones with duplicate points and tied integer distances). Such a noise exchange
-can, rarely, leave the run in an equivalent state where a genuine improvement was not seen; so after a
-noise stop, polishing passes continue with swaps that gain more than ``POLISH_TOL * loss`` (1e-11 relative,
-far above the round-off, far below any meaningful gain). The result is therefore always a local optimum
-(no single swap gains more than the tolerance), and polishing passes are counted only if they swap.
+Algorithm (Schubert & Rousseeuw 2021, "Fast and eager k-medoids clustering: O(k) runtime improvement of
+the PAM, CLARA, and CLARANS algorithms", Algorithm 2): keep for every point its nearest and second-nearest
+medoid and the removal loss of every medoid (:mod:`sparkmed.kernels.swap_state`). Visit the non-medoid
+candidates in index order (or a seeded permutation), cyclically; for each, ONE scan of its matrix row
+gives the TD change of swapping it with each of the k medoids; if the best change is negative, perform
+that swap at once (eager) and update the caches. Stop when a full cycle of candidates performs no swap,
+when a pass does not lower the loss (a float-noise stop, then polishing: :mod:`sparkmed.kernels.driver`)
+or after ``max_iter`` passes.  With this rule, the exact ``< 0`` acceptance and first-minimum tie
+breaking, results are identical to ``kmedoids`` (same medoids in the same positions, same labels, passes
+and swaps; tested on many data sets, including ones with duplicate points and tied integer distances).
 
 Threads. ``n_threads > 1`` scores candidates speculatively in parallel: a batch of upcoming candidates is
 scored by all threads against the current state (candidate b by thread b mod T, in increasing order); the
@@ -50,31 +41,23 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-from sparkmed.kernels._common import (
+from sparkmed.kernels.driver import DEFAULT_MAX_ITER, prologue, run_with_polish, single_medoid
+from sparkmed.kernels.result import KMedoidsResult
+from sparkmed.kernels.swap_state import (
     apply_swap,
-    as_generator,
     assign_state,
-    best_single_medoid,
     candidate_delta,
-    check_diss,
-    check_max_iter,
-    check_weights,
     removal_loss,
     scan_workspace,
     state_result,
     weighted_loss,
 )
-from sparkmed.kernels.init import resolve_medoids
-from sparkmed.kernels.result import KMedoidsResult
-
-__all__ = ["fasterpam", "warmup"]
 
 _BATCH_PER_THREAD = 256  # max speculative candidates per thread and batch (threads stop early anyway)
 _SERIAL_AFTER_SWAP = 16  # candidates scored on one thread after each swap before going parallel
 _PAR_MIN_GAIN = 1.0  # parallel batches must cost less than serial scoring per used candidate ...
 _PAR_BACKOFF = 512  # ... else score this many candidates serially before trying again (doubling)
 _PAR_BACKOFF_MAX = 4096  # (a failed probe costs little when quiet, ~ms when a core is busy)
-POLISH_TOL = 1e-11  # relative to the loss: swaps must gain more than this in the polishing passes
 
 
 @intrinsic
@@ -309,16 +292,16 @@ def _resolve_threads(n_threads, n_cpu) -> int:
 
 
 def fasterpam(
-    diss,
-    medoids,
-    max_iter=100,
-    init="random",
-    random_state=None,
+    diss: object,
+    medoids: object,
+    max_iter: int = DEFAULT_MAX_ITER,
+    init: str = "random",
+    random_state: object = None,
     *,
-    weights=None,
-    shuffle=False,
-    n_threads=None,
-    n_cpu=None,
+    weights: object = None,
+    shuffle: bool = False,
+    n_threads: int | None = None,
+    n_cpu: int | None = None,
 ) -> KMedoidsResult:
     """Eager FasterPAM k-medoids clustering of a dissimilarity matrix.
 
@@ -348,16 +331,11 @@ def fasterpam(
     re-scanned point per swap. k = 1 is solved exactly by one O(n^2) scan (the first point of minimal
     weighted distance sum; the initial medoid is kept when it is already optimal).
     """
-    diss = check_diss(diss)
-    n = diss.shape[0]
-    w = check_weights(weights, n)
-    max_iter = check_max_iter(max_iter)
+    start = prologue(diss, medoids, init, random_state, weights, max_iter, rng_always=shuffle)
     threads = _resolve_threads(n_threads, n_cpu)
-    needs_rng = shuffle or isinstance(medoids, numbers.Integral)
-    rng = as_generator(random_state) if needs_rng else None
-    med = resolve_medoids(diss, medoids, init, rng, w)
-    order = rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
-    return _run(diss, med, w, order, max_iter, threads)
+    n = start.diss.shape[0]
+    order = start.rng.permutation(n).astype(np.int64) if shuffle else np.arange(n, dtype=np.int64)
+    return _run(start.diss, start.med, start.w, order, start.max_iter, threads)
 
 
 def _passes(diss, med, w, order, max_iter, state, tol, threads):
@@ -374,51 +352,14 @@ def _passes(diss, med, w, order, max_iter, state, tol, threads):
 def _run(diss, med, w, order, max_iter, threads) -> KMedoidsResult:
     n = diss.shape[0]
     k = med.shape[0]
+    if max_iter > 0 and k == 1:
+        return single_medoid(diss, med, w)
     state = assign_state(diss, med)
-    if max_iter == 0:
-        n_iter, n_swap = 0, 0
-    elif k == 1:
-        n_swap = best_single_medoid(diss, med, w)
-        state = assign_state(diss, med)
-        n_iter = 1
-    else:
+    n_iter, n_swap = 0, 0
+    if max_iter > 0:
         threads = threads if k < n else 1
-        n_iter, n_swap, noise_stop = _passes(diss, med, w, order, max_iter, state, 0.0, threads)
-        loss = weighted_loss(state[2], w)
-        if noise_stop and n_iter < max_iter and loss > 0.0:
-            # the last pass only exchanged equivalent medoids (float noise), possibly into a state where
-            # a genuine improvement was not seen: polish with a tolerance (no noise swaps any more)
-            it2, sw2, _ = _passes(diss, med, w, order, max_iter - n_iter, state, POLISH_TOL * loss, threads)
-            if sw2 > 0:
-                n_iter += it2
-                n_swap += sw2
+        n_iter, n_swap = run_with_polish(
+            lambda mi, tol: _passes(diss, med, w, order, mi, state, tol, threads), max_iter, state[2], w
+        )
     nearest, _, dn, _, _ = state
     return state_result(med, nearest, dn, w, n_iter, n_swap)
-
-
-def warmup() -> None:
-    """Compile (or load from the numba cache) the main kernels on tiny float32 and float64 inputs.
-
-    Call once per process (e.g. per Spark executor Python worker) before timing-sensitive work. Takes
-    well under a second with a warm on-disk numba cache (several seconds on the very first compile).
-    """
-    # (functions, not modules: sparkmed.kernels re-exports functions named like these modules)
-    from sparkmed.kernels.alternating import alternating
-    from sparkmed.kernels.clarans import clarans
-    from sparkmed.kernels.init import initialize
-    from sparkmed.kernels.pam import fastpam1, pam
-
-    rng = np.random.default_rng(0)
-    x = rng.random((12, 2))
-    d64 = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
-    for d in (d64.astype(np.float32), d64):
-        m = np.array([0, 5, 9], dtype=np.int64)
-        fasterpam(d, m)
-        fasterpam(d, m, n_threads=2)
-        fasterpam(d, 1, init="first")
-        fastpam1(d, m)
-        pam(d, m)
-        alternating(d, m)
-        clarans(d, m, random_state=0)
-        for method in ("build", "lab", "kmedoids++"):
-            initialize(d, 3, method, random_state=0)

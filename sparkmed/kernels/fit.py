@@ -1,4 +1,4 @@
-"""Cluster a set of points (not a matrix) with one of the matrix algorithms: the per-sample fit.
+"""Cluster a set of points (not a matrix) with one of the registry's matrix algorithms: the per-sample fit.
 
 This is what an executor runs on one sample: merge identical points into weighted points, build the
 dense dissimilarity matrix (float32: m² × 4 bytes), initialise, and run the chosen algorithm.
@@ -11,15 +11,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from sparkmed.kernels.alternating import alternating
-from sparkmed.kernels.clarans import clarans
-from sparkmed.kernels.distances import ENCODED_LAYOUTS, METRICS, pairwise
-from sparkmed.kernels.fasterpam import fasterpam
+from sparkmed.kernels.algorithms import ALGORITHM_NAMES, ALGORITHMS
+from sparkmed.kernels.driver import DEFAULT_MAX_ITER
 from sparkmed.kernels.init import initialize
-from sparkmed.kernels.pam import fastpam1, pam
+from sparkmed.kernels.matrix import pairwise
+from sparkmed.kernels.metrics import METRICS
 from sparkmed.kernels.result import KMedoidsResult
-
-ALGORITHMS = ("fasterpam", "fastpam1", "pam", "alternating", "clarans")
 
 
 def merge_duplicates(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -38,7 +35,7 @@ def merge_duplicates(X: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np
 
 
 #: Metrics with d(c·a, c·b) = c^degree · d(a, b): their sample matrix can be built on rescaled points.
-SCALE_DEGREE = {name: m.degree for name, m in METRICS.items() if m.degree and name not in ENCODED_LAYOUTS}
+SCALE_DEGREE = {name: m.degree for name, m in METRICS.items() if m.degree and m.layout == "dense"}
 _SAFE_SPREAD = (2.0**-40, 2.0**40)
 
 
@@ -73,7 +70,7 @@ def cluster_points(
     medoids: np.ndarray | None = None,
     weights: np.ndarray | None = None,
     random_state: int | None = None,
-    max_iter: int = 100,
+    max_iter: int = DEFAULT_MAX_ITER,
     diss: np.ndarray | None = None,
 ) -> KMedoidsResult:
     """Run ``algorithm`` on the points X (m × d) with the dissimilarity ``metric``.
@@ -83,8 +80,8 @@ def cluster_points(
     (FasterPAM O(m²) per candidate cycle). ``diss``: the matrix of X if already built (fitting several k
     on one sample builds it once); then the loss is in the matrix's units (see :func:`sample_matrix`).
     """
-    if algorithm not in ALGORITHMS:
-        raise ValueError(f"unknown algorithm '{algorithm}'; valid algorithms: {', '.join(ALGORITHMS)}")
+    if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
+        raise ValueError(f"unknown algorithm '{algorithm}'; valid algorithms: {', '.join(ALGORITHM_NAMES)}")
     factor = 1.0
     if diss is None:
         diss, factor = sample_matrix(X, metric, p)
@@ -93,14 +90,5 @@ def cluster_points(
         start = initialize(diss, k, init, random_state=random_state, weights=w)
     else:
         start = np.asarray(medoids, dtype=np.int64)
-    if algorithm == "fasterpam":
-        result = fasterpam(diss, start, max_iter, random_state=random_state, weights=w)
-    elif algorithm == "fastpam1":
-        result = fastpam1(diss, start, max_iter, weights=w)
-    elif algorithm == "pam":
-        result = pam(diss, start, max_iter, weights=w)
-    elif algorithm == "alternating":
-        result = alternating(diss, start, max_iter, weights=w)
-    else:
-        result = clarans(diss, start, random_state=random_state, weights=w)
+    result = ALGORITHMS[algorithm].fit(diss, start, max_iter=max_iter, random_state=random_state, weights=w)
     return result if factor == 1.0 else replace(result, loss=result.loss * factor)

@@ -5,7 +5,7 @@ Methods (``initialize(diss, k, method=...)``, also usable by name as ``init=`` o
 
 * ``"random"``: k distinct points drawn uniformly (weights are ignored). O(k).
 * ``"first"``: the first k points, ``0..k-1``. O(k).
-* ``"build"``: PAM BUILD (Kaufman & Rousseeuw). The first medoid minimises the (weighted) total
+* ``"build"``: PAM BUILD (Kaufman & Rousseeuw 1990). The first medoid minimises the (weighted) total
   deviation alone, each further one gives the largest TD reduction; ties go to the lowest index.
   O(k*n^2) - slow for large k.
 * ``"lab"``: Linear Approximative BUILD (Schubert & Rousseeuw 2019): like BUILD, but each greedy step
@@ -13,8 +13,8 @@ Methods (``initialize(diss, k, method=...)``, also usable by name as ``init=`` o
   size) and picks the best candidate of the subsample, evaluating the TD reduction on the subsample only.
   With weights, the gains are weighted (the uniform sample of distinct points then estimates the
   weighted gain without bias). O(k*(n + s^2)) = O(k*n) for s ~ sqrt(n).
-* ``"kmedoids++"``: k-means++ seeding for medoids: the first medoid is drawn with probability
-  proportional to the weight, each further one with probability proportional to
+* ``"kmedoids++"``: k-means++ seeding (Arthur & Vassilvitskii 2007) for medoids: the first medoid is
+  drawn with probability proportional to the weight, each further one with probability proportional to
   ``w(o) * d(o, nearest chosen medoid) ** exponent`` (``exponent=1.0`` by default, the medoid objective;
   2.0 gives classic k-means++). If no mass is left (every remaining point coincides with a medoid or has
   weight 0), the next medoid is drawn uniformly among the non-medoids. O(k*n).
@@ -22,29 +22,26 @@ Methods (``initialize(diss, k, method=...)``, also usable by name as ``init=`` o
 ``random_state`` is ``None`` (fresh OS entropy, not reproducible), a non-negative ``int`` seed, a
 ``numpy.random.Generator`` (used and advanced) or a legacy ``numpy.random.RandomState`` (one integer is
 drawn from it to seed a Generator).
+
+Every method is one entry of :data:`INITS` (name -> :class:`Init`: its chooser and help text); adding a
+method = its chooser function + one registry line.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numba
 import numpy as np
 
-from sparkmed.kernels._common import (
-    as_generator,
-    check_diss,
-    check_medoids_arg,
-    check_weights,
-    random_below,
-    scan_workspace,
-    splitmix_next,
-)
+from sparkmed.kernels.checks import check_diss, check_medoids_arg, check_weights
+from sparkmed.kernels.prng import as_generator, kernel_seed, random_below, uniform01
+from sparkmed.kernels.swap_state import scan_workspace
 
-__all__ = ["INIT_METHODS", "initialize", "resolve_medoids"]
-
-INIT_METHODS = ("random", "first", "build", "lab", "kmedoids++")
+__all__ = ["INITS", "INIT_NAMES", "Init", "describe_inits", "initialize", "resolve_medoids"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -163,16 +160,11 @@ def _lab(diss, k, w, s, seed):
 
 
 @numba.njit(cache=True, nogil=True)
-def _uniform01(state):
-    return np.float64(splitmix_next(state) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
-
-
-@numba.njit(cache=True, nogil=True)
 def _draw_weighted(p, total, ismed, state):
     """Index o with probability p[o]/total (p >= 0, p = 0 on medoids), or uniform non-medoid if total <= 0."""
     n = p.shape[0]
     if total > 0.0:
-        u = _uniform01(state) * total
+        u = uniform01(state) * total
         acc = 0.0
         last = -1
         for o in range(n):
@@ -230,40 +222,90 @@ def _kmedoids_pp(diss, k, w, exponent, seed):
     return med
 
 
-def _seed(rng: np.random.Generator) -> np.uint64:
-    return np.uint64(rng.integers(0, 2**63 - 1, dtype=np.int64))
+# ----------------------------------------------------------------------------------------------------
+# The registry: name -> chooser (diss, k, rng, w, exponent, lab_sample) -> int64 medoids
+# ----------------------------------------------------------------------------------------------------
+
+
+def _choose_random(diss, k, rng, w, exponent, lab_sample) -> np.ndarray:
+    return np.sort(rng.choice(diss.shape[0], size=k, replace=False)).astype(np.int64)
+
+
+def _choose_first(diss, k, rng, w, exponent, lab_sample) -> np.ndarray:
+    return np.arange(k, dtype=np.int64)
+
+
+def _choose_build(diss, k, rng, w, exponent, lab_sample) -> np.ndarray:
+    return _build(diss, k, w)
+
+
+def _choose_lab(diss, k, rng, w, exponent, lab_sample) -> np.ndarray:
+    n = diss.shape[0]
+    s = 10 + math.ceil(math.sqrt(n)) if lab_sample is None else lab_sample
+    return _lab(diss, k, w, s, kernel_seed(rng))
+
+
+def _choose_kmedoids_pp(diss, k, rng, w, exponent, lab_sample) -> np.ndarray:
+    return _kmedoids_pp(diss, k, w, float(exponent), kernel_seed(rng))
+
+
+@dataclass(frozen=True)
+class Init:
+    """An initialisation method of the registry.
+
+    Attributes:
+        name: the ``init=`` / ``method=`` value.
+        choose: ``(diss, k, rng, w, exponent, lab_sample) -> int64 (k,)`` on checked arguments.
+        summary: a few words for help texts (:func:`describe_inits`).
+        complexity: its cost for n points and k medoids.
+    """
+
+    name: str
+    choose: Callable[..., np.ndarray]
+    summary: str
+    complexity: str
+
+
+INITS: dict[str, Init] = {
+    i.name: i
+    for i in (
+        Init("random", _choose_random, "k distinct points drawn uniformly", "O(k)"),
+        Init("first", _choose_first, "the first k points", "O(k)"),
+        Init("build", _choose_build, "PAM BUILD, greedy", "O(k n^2)"),
+        Init("lab", _choose_lab, "linear approximative BUILD on subsamples", "O(k n)"),
+        Init("kmedoids++", _choose_kmedoids_pp, "k-means++ style weighted draws", "O(k n)"),
+    )
+}
+"""All initialisation methods, by name."""
+
+INIT_NAMES: tuple[str, ...] = tuple(INITS)
+"""Names of the initialisation methods, in registry order."""
+
+
+def describe_inits() -> str:
+    """One line for help texts: every method with a short summary."""
+    return ", ".join(f"{i.name} ({i.summary})" for i in INITS.values())
 
 
 def _check_method(method) -> str:
-    if not isinstance(method, str) or method.lower() not in INIT_METHODS:
-        raise ValueError(f"unknown init method {method!r}; valid methods are: {', '.join(INIT_METHODS)}")
+    if not isinstance(method, str) or method.lower() not in INITS:
+        raise ValueError(f"unknown init method {method!r}; valid methods are: {', '.join(INIT_NAMES)}")
     return method.lower()
 
 
 def _initialize_checked(diss, k, method, rng, w, exponent, lab_sample) -> np.ndarray:
-    n = diss.shape[0]
-    if method == "random":
-        return np.sort(rng.choice(n, size=k, replace=False)).astype(np.int64)
-    if method == "first":
-        return np.arange(k, dtype=np.int64)
-    if method == "build":
-        return _build(diss, k, w)
-    if method == "lab":
-        s = 10 + math.ceil(math.sqrt(n)) if lab_sample is None else lab_sample
-        return _lab(diss, k, w, s, _seed(rng))
-    # kmedoids++
-    return _kmedoids_pp(diss, k, w, float(exponent), _seed(rng))
+    return INITS[method].choose(diss, k, rng, w, exponent, lab_sample)
 
 
 def initialize(
-    diss,
-    k,
-    method="random",
+    diss: object,
+    k: int,
+    method: str = "random",
     *,
-    random_state=None,
-    weights=None,
-    exponent=1.0,
-    lab_sample=None,
+    random_state: object = None,
+    weights: object = None,
+    exponent: float = 1.0,
+    lab_sample: int | None = None,
 ) -> np.ndarray:
     """Choose k initial medoids of the square dissimilarity matrix ``diss``.
 
@@ -287,7 +329,7 @@ def initialize(
         raise ValueError(f"k must be an int, got {k!r}")
     check_medoids_arg(int(k), n)
     method = _check_method(method)
-    w = check_weights(weights, n)
+    w = check_weights(weights, n, positive_total=True)
     exponent = _check_exponent(exponent)
     lab_sample = _check_lab_sample(lab_sample)
     return _initialize_checked(diss, int(k), method, as_generator(random_state), w, exponent, lab_sample)
@@ -311,7 +353,9 @@ def _check_lab_sample(lab_sample):
     return int(lab_sample)
 
 
-def resolve_medoids(diss, medoids, init, rng, w) -> np.ndarray:
+def resolve_medoids(
+    diss: np.ndarray, medoids: object, init: str, rng: np.random.Generator | None, w: np.ndarray
+) -> np.ndarray:
     """Initial medoids for an algorithm: explicit indices (validated copy) or ``initialize(init)`` for an
     int k. ``diss`` and ``w`` must already be checked; ``rng`` is a Generator."""
     n = diss.shape[0]

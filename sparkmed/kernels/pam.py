@@ -1,4 +1,4 @@
-"""PAM (Kaufman & Rousseeuw: BUILD + SWAP) and FastPAM1 (Schubert & Rousseeuw 2019).
+"""PAM (Kaufman & Rousseeuw 1990: BUILD + SWAP) and FastPAM1 (Schubert & Rousseeuw 2019).
 
 * ``pam``: the original SWAP phase. Every iteration evaluates every (medoid, non-medoid) pair
   separately, each with a scan over all points, and performs the single best swap. O(k*(n-k)*n) per
@@ -10,37 +10,29 @@
 Both stop when no swap has a negative computed TD change, after ``max_iter`` iterations, or when the loss
 recomputed after a swap is not strictly lower than before it (float noise: a swap of equivalent medoids
 computed as a tiny negative change; this rule reproduces the ``kmedoids`` package exactly). After such a
-float-noise stop, polishing iterations continue with swaps that gain more than 1e-11 * loss, so the result
-is always a local optimum (in the tested cases this never changed a result of the ``kmedoids`` package).
+float-noise stop, polishing iterations continue with swaps that gain more than ``POLISH_TOL`` * loss
+(:mod:`sparkmed.kernels.driver`), so the result is always a local optimum (in the tested cases this never
+changed a result of the ``kmedoids`` package).
 k = 1 is solved exactly by one O(n^2) scan (the first point of minimal weighted distance sum; the initial
 medoid is kept if already optimal), counted as one iteration.
 """
 
 from __future__ import annotations
 
-import numbers
-
 import numba
 import numpy as np
 
-from sparkmed.kernels._common import (
+from sparkmed.kernels.driver import DEFAULT_MAX_ITER, prologue, run_with_polish, single_medoid
+from sparkmed.kernels.result import KMedoidsResult
+from sparkmed.kernels.swap_state import (
     apply_swap,
-    as_generator,
     assign_state,
-    best_single_medoid,
     candidate_delta,
-    check_diss,
-    check_max_iter,
-    check_weights,
     removal_loss,
     scan_workspace,
     state_result,
     weighted_loss,
 )
-from sparkmed.kernels.init import resolve_medoids
-from sparkmed.kernels.result import KMedoidsResult
-
-__all__ = ["pam", "fastpam1"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -138,42 +130,28 @@ def _fastpam1_swap(diss, med, w, max_iter, nearest, second, dn, ds, mdT, tol):
     return n_iter, n_swap, False
 
 
-def _prepare(diss, medoids, init, random_state, weights, max_iter):
-    diss = check_diss(diss)
-    n = diss.shape[0]
-    w = check_weights(weights, n)
-    max_iter = check_max_iter(max_iter)
-    rng = as_generator(random_state) if isinstance(medoids, numbers.Integral) else None
-    med = resolve_medoids(diss, medoids, init, rng, w)
-    return diss, w, max_iter, med
-
-
-POLISH_TOL = 1e-11  # relative to the loss: swaps must gain more than this after a float-noise stop
-
-
-def _with_polish(kernel, diss, med, w, max_iter, state) -> KMedoidsResult:
-    """Run the swap iterations (exact ``< 0`` acceptance, as the kmedoids package); if they stopped on a
-    float-noise swap, continue with swaps that gain more than POLISH_TOL * loss, so that the result is
-    a local optimum (up to that tolerance). The polishing iterations count only if they swap."""
-    n_iter, n_swap, noise_stop = kernel(diss, med, w, max_iter, *state, 0.0)
-    loss = weighted_loss(state[2], w)
-    if noise_stop and n_iter < max_iter and loss > 0.0:
-        it2, sw2, _ = kernel(diss, med, w, max_iter - n_iter, *state, POLISH_TOL * loss)
-        if sw2 > 0:
-            n_iter += it2
-            n_swap += sw2
+def _swap_run(kernel, start) -> KMedoidsResult:
+    """The swap iterations of ``kernel`` from the prologue's medoids, with polishing; k = 1 exactly."""
+    diss, w, med = start.diss, start.w, start.med
+    if med.shape[0] == 1 and start.max_iter > 0:
+        return single_medoid(diss, med, w)
+    state = assign_state(diss, med)
+    n_iter, n_swap = run_with_polish(
+        lambda mi, tol: kernel(diss, med, w, mi, *state, tol), start.max_iter, state[2], w
+    )
     return state_result(med, state[0], state[2], w, n_iter, n_swap)
 
 
-def _single(diss, med, w) -> KMedoidsResult:
-    """k = 1: the exact optimum by one O(n^2) scan (one iteration, 0 or 1 swap)."""
-    n_swap = best_single_medoid(diss, med, w)
-    nearest, second, dn, ds, mdT = assign_state(diss, med)
-    return state_result(med, nearest, dn, w, 1, n_swap)
-
-
-def pam(diss, medoids, max_iter=100, init="build", random_state=None, *, weights=None) -> KMedoidsResult:
-    """PAM: BUILD (by default) + the original SWAP.
+def pam(
+    diss: object,
+    medoids: object,
+    max_iter: int = DEFAULT_MAX_ITER,
+    init: str = "build",
+    random_state: object = None,
+    *,
+    weights: object = None,
+) -> KMedoidsResult:
+    """PAM: BUILD (by default) + the original SWAP (Kaufman & Rousseeuw 1990).
 
     Args as ``fasterpam``; ``init`` defaults to ``"build"`` (O(k*n^2)). Each SWAP iteration evaluates all
     k*(n-k) (medoid, non-medoid) pairs, each by an O(n) scan, and applies the best one if it lowers the
@@ -181,15 +159,19 @@ def pam(diss, medoids, max_iter=100, init="build", random_state=None, *, weights
 
     Complexity: O(k*(n-k)*n) per iteration. A reference implementation; use ``fasterpam``.
     """
-    diss, w, max_iter, med = _prepare(diss, medoids, init, random_state, weights, max_iter)
-    nearest, second, dn, ds, mdT = assign_state(diss, med)
-    if med.shape[0] == 1 and max_iter > 0:
-        return _single(diss, med, w)
-    return _with_polish(_pam_swap, diss, med, w, max_iter, (nearest, second, dn, ds, mdT))
+    return _swap_run(_pam_swap, prologue(diss, medoids, init, random_state, weights, max_iter))
 
 
-def fastpam1(diss, medoids, max_iter=100, init="random", random_state=None, *, weights=None) -> KMedoidsResult:
-    """FastPAM1: PAM's best-swap-per-iteration search with the O(k) delta trick.
+def fastpam1(
+    diss: object,
+    medoids: object,
+    max_iter: int = DEFAULT_MAX_ITER,
+    init: str = "random",
+    random_state: object = None,
+    *,
+    weights: object = None,
+) -> KMedoidsResult:
+    """FastPAM1: PAM's best-swap-per-iteration search with the O(k) delta trick (Schubert & Rousseeuw 2019).
 
     Args as ``fasterpam``. Each iteration scans every non-medoid candidate once (its row gives the TD
     change for all k medoids via the removal losses) and applies the overall best swap if it lowers the
@@ -197,8 +179,4 @@ def fastpam1(diss, medoids, max_iter=100, init="random", random_state=None, *, w
 
     Complexity: O(n^2 + n*k) per iteration, plus O(n) per swap.
     """
-    diss, w, max_iter, med = _prepare(diss, medoids, init, random_state, weights, max_iter)
-    nearest, second, dn, ds, mdT = assign_state(diss, med)
-    if med.shape[0] == 1 and max_iter > 0:
-        return _single(diss, med, w)
-    return _with_polish(_fastpam1_swap, diss, med, w, max_iter, (nearest, second, dn, ds, mdT))
+    return _swap_run(_fastpam1_swap, prologue(diss, medoids, init, random_state, weights, max_iter))

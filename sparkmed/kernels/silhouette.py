@@ -1,5 +1,8 @@
-"""Medoid silhouette (from nearest / second-nearest medoid distances) and the classic Rousseeuw
-silhouette (from a dissimilarity matrix)."""
+"""Medoid silhouette (from nearest / second-nearest medoid distances), the simplified silhouette (points
+and medoids) and the classic Rousseeuw (1987) silhouette (from a dissimilarity matrix).
+
+The medoid silhouette costs O(n) once the O(n k) assignment is known, the classic one O(n^2).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import math
 
 import numba
 import numpy as np
+
+from sparkmed.kernels.checks import check_weights
+from sparkmed.kernels.matrix import cross
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -30,16 +36,9 @@ def _as_vector(v: object, arg: str, n: int | None = None) -> np.ndarray:
 
 
 def _as_weights(weights: object, n: int) -> np.ndarray:
-    """Validated non-negative finite float64 weights with a positive sum (None -> ones)."""
-    if weights is None:
-        w = np.ones(n, dtype=np.float64)
-    else:
-        w = _as_vector(weights, "weights", n)
-        if not np.isfinite(w).all() or (w < 0).any():
-            raise ValueError("weights must be finite and non-negative")
-    if not w.sum() > 0:
-        raise ValueError("weights must have a positive sum (and there must be at least one point)")
-    return w
+    """Weights of the n points with a positive sum (None -> ones): a 1-D vector of length n, then the
+    common weight rule (:func:`~sparkmed.kernels.checks.check_weights`)."""
+    return check_weights(None if weights is None else _as_vector(weights, "weights", n), n, positive_total=True)
 
 
 def medoid_silhouette_samples(dn: np.ndarray, ds: np.ndarray) -> np.ndarray:
@@ -85,11 +84,9 @@ def simplified_silhouette_samples(
     silhouette ``1 - dn/ds``; it differs for other assignments. O(n k d).
 
     Raises:
-        ValueError: bad points/medoids/metric (as :func:`sparkmed.kernels.distances.cross`), labels of the
+        ValueError: bad points/medoids/metric (as :func:`sparkmed.kernels.matrix.cross`), labels of the
             wrong length or outside ``0..k-1``, or fewer than two medoids.
     """
-    from sparkmed.kernels.distances import cross
-
     D = cross(X, medoids, metric, p=p)
     n, k = D.shape
     if k < 2:

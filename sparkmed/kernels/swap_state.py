@@ -1,15 +1,19 @@
-"""Shared helpers of the k-medoids kernels: argument checking and the numba building blocks.
+"""The swap state of the matrix algorithms: nearest / second-nearest medoid caches and removal losses.
 
-Everything here is numpy in / numpy out (no pyspark). The numba kernels are generic over the matrix
-dtype (float32 or float64): per-point distances are kept in the matrix dtype, every loss, removal loss
-and swap delta is accumulated in float64.
+The bookkeeping of FasterPAM (Schubert & Rousseeuw 2021, "Fast and eager k-medoids clustering: O(k)
+runtime improvement of the PAM, CLARA, and CLARANS algorithms"), shared by FasterPAM, FastPAM1, PAM and
+FastCLARANS.  The numba kernels are generic over the matrix dtype (float32 or float64): per-point distances
+are kept in the matrix dtype, every loss, removal loss and swap delta is accumulated in float64.
 
-State kept for every point ``o`` (see ALGORITHMS.md):
+State kept for every point ``o``:
 
 * ``nearest[o]``: position (0..k-1) in the medoid array of its nearest medoid, ``dn[o]`` its distance;
 * ``second[o]``: position of its second-nearest medoid, ``ds[o]`` its distance (``-1`` / ``+inf`` when k = 1).
 
-Removal loss of medoid position ``i``: ``R[i] = sum_{o: nearest[o] = i} w(o) * (ds[o] - dn[o])``.
+Removal loss of medoid position ``i``: ``R[i] = sum_{o: nearest[o] = i} w(o) * (ds[o] - dn[o])``, the loss
+increase if medoid ``i`` were removed and its points fell back to their second-nearest medoid.  With it,
+the TD change of swapping any medoid for a candidate ``c`` comes from ONE O(n) scan of ``c``'s matrix row
+(:func:`candidate_delta`), instead of k scans in PAM.
 
 The dissimilarity matrix is assumed symmetric: the distance of point ``o`` to a medoid or candidate
 ``c`` is read from row ``c`` (``diss[c, o]``), which is contiguous in a C-ordered matrix.
@@ -21,184 +25,10 @@ modules that call into it (fasterpam, pam, clarans, init, alternating) in ``__py
 
 from __future__ import annotations
 
-import numbers
-
 import numba
 import numpy as np
 
 from sparkmed.kernels.result import KMedoidsResult
-
-__all__ = [
-    "as_generator",
-    "check_diss",
-    "check_weights",
-    "check_max_iter",
-    "check_medoids_arg",
-    "assign_state",
-    "removal_loss",
-    "candidate_delta",
-    "scan_workspace",
-    "apply_swap",
-    "final_labels",
-    "weighted_loss",
-    "state_result",
-    "fresh_result",
-    "point_costs",
-    "best_single_medoid",
-    "splitmix_next",
-    "random_below",
-]
-
-
-# --------------------------------------------------------------------------------------------------
-# argument checking (plain Python / numpy, runs before any numba kernel)
-# --------------------------------------------------------------------------------------------------
-
-
-def as_generator(random_state) -> np.random.Generator:
-    """Turn ``random_state`` into a ``numpy.random.Generator``.
-
-    * ``None``: fresh, unpredictable entropy from the OS (not reproducible);
-    * an ``int`` (>= 0): ``numpy.random.default_rng(random_state)`` (reproducible);
-    * a ``numpy.random.Generator``: used as is (its state advances);
-    * a legacy ``numpy.random.RandomState``: one 63-bit integer is drawn from it to seed a Generator
-      (reproducible for a given RandomState state; its state advances).
-    """
-    if random_state is None:
-        return np.random.default_rng()
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(int(random_state.randint(0, 2**63 - 1, dtype=np.int64)))
-    if isinstance(random_state, numbers.Integral) and not isinstance(random_state, bool):
-        if random_state < 0:
-            raise ValueError(f"random_state must be a non-negative int, got {random_state}")
-        return np.random.default_rng(int(random_state))
-    raise ValueError(
-        "random_state must be None, a non-negative int, a numpy.random.Generator or a "
-        f"numpy.random.RandomState, got {type(random_state).__name__}"
-    )
-
-
-@numba.njit(cache=True, nogil=True)
-def _bit_flags(bits, exp_mask, sign_bit):
-    """Scan the raw IEEE bits of a float matrix (uint32 or uint64 view): 1 = a non-finite entry (all
-    exponent bits set), 2 = a negative entry (sign bit set, except -0.0), 0 = fine.
-
-    As unsigned integers, exactly the finite non-negative floats are below ``exp_mask``, so a vectorised
-    max per row suffices; only a row whose max is not below it (including a harmless -0.0) is inspected
-    element by element. Memory-bound: about one read of the matrix.
-    """
-    n = bits.shape[0]
-    for i in range(n):
-        row = bits[i]
-        mx = row[0]
-        for j in range(row.shape[0]):
-            mx = max(mx, row[j])
-        if mx >= exp_mask:
-            for j in range(row.shape[0]):
-                b = row[j]
-                if (b & exp_mask) == exp_mask:
-                    return 1
-            for j in range(row.shape[0]):
-                if row[j] > sign_bit:
-                    return 2
-    return 0
-
-
-def _matrix_flags(a: np.ndarray) -> int:
-    if a.dtype == np.float32:
-        return _bit_flags(a.view(np.uint32), np.uint32(0x7F800000), np.uint32(0x80000000))
-    return _bit_flags(a.view(np.uint64), np.uint64(0x7FF0000000000000), np.uint64(0x8000000000000000))
-
-
-def check_diss(diss) -> np.ndarray:
-    """Validate a dissimilarity matrix; return it as a C-contiguous float32 or float64 array.
-
-    float32 and float64 are kept (no copy when already C-contiguous); any other numeric dtype is
-    converted to float64. Raises ``ValueError`` unless the matrix is square, 2-D, non-empty, finite and
-    non-negative. Symmetry is assumed, not checked.
-    """
-    a = np.asarray(diss)
-    if a.ndim != 2 or a.shape[0] != a.shape[1]:
-        raise ValueError(f"diss must be a square 2-D dissimilarity matrix, got shape {a.shape}")
-    if a.shape[0] == 0:
-        raise ValueError("diss must not be empty")
-    if a.dtype == np.float32 or a.dtype == np.float64:
-        a = np.ascontiguousarray(a)
-    elif a.dtype.kind in "biuf":
-        a = np.ascontiguousarray(a, dtype=np.float64)
-    else:
-        raise ValueError(f"diss must be numeric, got dtype {a.dtype}")
-    flag = _matrix_flags(a)
-    if flag == 1:
-        raise ValueError("diss must contain only finite values (found NaN or infinity)")
-    if flag == 2:
-        raise ValueError("diss must be non-negative (found a negative dissimilarity)")
-    return a
-
-
-def check_weights(weights, n: int) -> np.ndarray:
-    """Validate ``weights`` (None or length-n, finite, >= 0, not all zero); return float64 (n,).
-
-    ``None`` becomes an array of ones (weight 1 is exact in every product, so unweighted results are
-    bit-identical to an unweighted computation).
-    """
-    if weights is None:
-        return np.ones(n, dtype=np.float64)
-    w = np.asarray(weights)
-    if w.dtype.kind not in "biuf":
-        raise ValueError(f"weights must be numeric, got dtype {w.dtype}")
-    w = np.ascontiguousarray(w, dtype=np.float64)
-    if w.ndim != 1 or w.shape[0] != n:
-        raise ValueError(f"weights must have shape ({n},), got {w.shape}")
-    if not np.all(np.isfinite(w)):
-        raise ValueError("weights must be finite")
-    if np.any(w < 0):
-        raise ValueError("weights must be non-negative")
-    if not np.any(w > 0):
-        raise ValueError("weights must not be all zero")
-    return w
-
-
-def check_max_iter(max_iter) -> int:
-    if not isinstance(max_iter, numbers.Integral) or isinstance(max_iter, bool) or max_iter < 0:
-        raise ValueError(f"max_iter must be a non-negative int, got {max_iter!r}")
-    return int(max_iter)
-
-
-def check_medoids_arg(medoids, n: int):
-    """Return ``(k, None)`` for an int k, or ``(k, indices)`` for explicit initial medoids.
-
-    Raises ``ValueError`` unless 1 <= k <= n, and explicit medoids are distinct integers in [0, n).
-    """
-    if isinstance(medoids, numbers.Integral) and not isinstance(medoids, bool):
-        k = int(medoids)
-        if not 1 <= k <= n:
-            raise ValueError(f"medoids: the number of clusters k must satisfy 1 <= k <= n = {n}, got {k}")
-        return k, None
-    m = np.asarray(medoids)
-    if m.ndim != 1:
-        raise ValueError(f"medoids must be an int k or a 1-D array of indices, got shape {m.shape}")
-    if m.dtype.kind not in "iu":
-        if m.dtype.kind == "f" and m.size and np.all(np.isfinite(m)) and np.all(m == np.round(m)):
-            m = m.astype(np.int64)
-        else:
-            raise ValueError(f"medoids must be integer indices, got dtype {m.dtype}")
-    k = m.shape[0]
-    if not 1 <= k <= n:
-        raise ValueError(f"medoids: the number of clusters k must satisfy 1 <= k <= n = {n}, got {k}")
-    if np.any(m < 0) or np.any(m >= n):
-        raise ValueError(f"medoids must be indices in [0, {n}), got {m.min()}..{m.max()}")
-    m = m.astype(np.int64)
-    if np.unique(m).shape[0] != k:
-        raise ValueError("medoids must be distinct")
-    return k, np.ascontiguousarray(m)
-
-
-# --------------------------------------------------------------------------------------------------
-# numba building blocks
-# --------------------------------------------------------------------------------------------------
 
 
 @numba.njit(cache=True, nogil=True)
@@ -469,29 +299,3 @@ def best_single_medoid(diss, med, w):
         return 0
     med[0] = best
     return 1
-
-
-# --------------------------------------------------------------------------------------------------
-# a tiny seeded PRNG usable inside numba kernels (SplitMix64), independent of numba's global state
-# --------------------------------------------------------------------------------------------------
-
-
-@numba.njit(cache=True, nogil=True)
-def splitmix_next(state):
-    """Advance the SplitMix64 state (a uint64 array of length 1) and return the next uint64."""
-    state[0] += np.uint64(0x9E3779B97F4A7C15)
-    z = state[0]
-    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
-
-
-@numba.njit(cache=True, nogil=True)
-def random_below(state, bound):
-    """Uniform integer in [0, bound) (bound >= 1) by rejection, unbiased."""
-    b = np.uint64(bound)
-    limit = np.uint64(0xFFFFFFFFFFFFFFFF) - (np.uint64(0xFFFFFFFFFFFFFFFF) % b)
-    while True:
-        x = splitmix_next(state)
-        if x < limit:
-            return np.int64(x % b)
