@@ -5,7 +5,7 @@ call a function given at run time. A custom metric therefore goes through the ke
 which take the user's function as a first-class argument (numba specialises them per function; they are
 not cached on disk, so each Python worker compiles them once, ~1 s). They build explicit distance tiles
 (``cross``) and reduce them — same results and conventions as the registry kernels (ties → lowest index,
-sums in row order), at the cost of O(n·m) memory per tile. The public entry points of ``distances``,
+sums in row order), at the cost of O(n·m) memory per tile. The public entry points of ``matrix``,
 ``assign`` and ``swap_delta`` route a callable ``metric`` here, so every caller accepts one.
 
 Constraints (checked by :func:`check_custom_metric` on sample pairs before a fit): the function must be
