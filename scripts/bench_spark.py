@@ -60,9 +60,11 @@ def families(args) -> None:
     from metric_families import FAMILIES, to_spark
 
     from sparkmed import KMedoids
-    from sparkmed.blocks import new_store, release, to_blocks
-    from sparkmed.features import prepare
-    from sparkmed.passes import score_candidates_pass
+    from sparkmed.data.blocks import new_store, release
+    from sparkmed.data.features import prepare
+    from sparkmed.data.packing import pack_and_validate
+    from sparkmed.fit.passes import score_candidates_pass
+    from sparkmed.ml.plan import feature_spec
     from sparkmed.session import local_session
 
     spark = local_session("local[2]", "sparkmed-bench-families", driver_memory=args.memory,
@@ -78,12 +80,12 @@ def families(args) -> None:
         df.count()
         est = KMedoids(k=args.k, seed=args.seed, idCol="id", **fam.params)
         model, fit_s = timed(lambda est=est, df=df: est.fit(df))
-        spec = model._feature_spec()
+        spec = feature_spec(model, model.getEncoding())
         dim = model.medoids().shape[1]
-        blocks = to_blocks(prepare(df, spec), dim, new_store()).persist()
-        blocks.count()
+        blocks, _ = pack_and_validate(prepare(df, spec), spec, new_store())
         cands = np.stack([model.medoids()] * 10)
-        metric = model._kernel_metric()
+        enc = model.getEncoding()
+        metric = enc.kernel_metric if enc.kind != "dense" else model.getMetric()
         _, pass_s = timed(lambda blocks=blocks, dim=dim, cands=cands, metric=metric:
                           score_candidates_pass(blocks, dim, cands, metric, 2.0))
         print(f"{fam.name:<14} {args.rows:>9} {dim:>9} {fit_s:>7.1f} {pass_s:>7.2f} {args.rows / pass_s:>10.3g}",
@@ -158,20 +160,22 @@ def main() -> None:
     from pyspark.ml.functions import vector_to_array
 
     from sparkmed import KMedoids
-    from sparkmed.blocks import to_blocks
-    from sparkmed.features import FeatureSpec, prepare
-    from sparkmed.kernels.assign import score_candidates
-    from sparkmed.passes import partition_sums, score_candidates_pass
     from sparkmed.session import local_session
 
-    try:  # resident blocks (2026-12); the bench also runs an older sparkmed on PYTHONPATH for old-vs-new tables
-        from sparkmed.blocks import new_store, release
+    try:  # package layout (2026-12); the bench also runs an older sparkmed on PYTHONPATH for old-vs-new tables
+        from sparkmed.data.blocks import new_store, release
+        from sparkmed.data.features import FeatureSpec, prepare
+        from sparkmed.data.packing import pack_and_validate
+        from sparkmed.fit.pass_engine import partition_sums
+        from sparkmed.fit.passes import score_candidates_pass
+        from sparkmed.kernels import score_candidates
     except ImportError:
-        def new_store():
-            return None
+        from sparkmed.blocks import new_store, release
+        from sparkmed.features import FeatureSpec, prepare
+        from sparkmed.pack_pass import pack_and_validate
+        from sparkmed.passes import partition_sums, score_candidates_pass
 
-        def release(blocks):
-            return None
+        from sparkmed.kernels.assign import score_candidates
 
     dim = D if args.data == "blobs" else args.dim
     path = data_path(args)
@@ -209,10 +213,8 @@ def main() -> None:
               f"refine passes {len(s.refinePasses)}", flush=True)
     model = fits[args.columns[0]][0]
 
-    store = new_store()
-    prepared = to_blocks(prepare(df, FeatureSpec(featuresCol="features")), dim, *([store] if store else []))
-    prepared = prepared.persist()
-    prepared.count()
+    spec = FeatureSpec(featuresCol="features")
+    prepared, _ = pack_and_validate(prepare(df, spec), spec, new_store())  # the fit's own packing and layout
     cands = np.stack([model.medoids()] * 10)
     _, score_s = timed(lambda: score_candidates_pass(prepared, dim, cands, "euclidean", 2.0))
     _, empty_s = timed(lambda: partition_sums(prepared, dim, 1, lambda x, w: np.zeros(1), "empty pass"))
@@ -235,7 +237,7 @@ def main() -> None:
         print(f"{'sparkmed KMedoids fit, ' + kind:<48} {fit_s:>9.1f} {n / fit_s:>12.3g} {fit_s / kmeans_s:>8.2f}")
     for phase, sec in model.summary.timings.items():
         print(f"{'  phase: ' + phase:<48} {sec:>9.1f}")
-    print(f"{'empty mapInArrow pass over packed blocks':<48} {empty_s:>9.2f} {n / empty_s:>12.3g}")
+    print(f"{'empty pass over the packed blocks':<48} {empty_s:>9.2f} {n / empty_s:>12.3g}")
     print(f"{'scoring pass, 10 candidate sets × k':<48} {score_s:>9.2f} {n / score_s:>12.3g} "
           f"{(n / score_s) / local_rate:>8.2f}")
     print(f"{'same kernel in-process on numpy (1 thread)':<48} {len(x) / local_rate:>9.2f} {local_rate:>12.3g} "

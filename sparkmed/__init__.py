@@ -23,12 +23,12 @@ __all__ = [
 
 _LAZY = {
     "InputError": "sparkmed.errors",
-    "KMedoids": "sparkmed.estimator",
-    "KMedoidsModel": "sparkmed.estimator",
-    "KMedoidsSummary": "sparkmed.estimator",
-    "MedoidSilhouetteEvaluator": "sparkmed.evaluation",
-    "SelectKResult": "sparkmed.selection",
-    "select_k": "sparkmed.selection",
+    "KMedoids": "sparkmed.ml.estimator",
+    "KMedoidsModel": "sparkmed.ml.estimator",
+    "KMedoidsSummary": "sparkmed.ml.estimator",
+    "MedoidSilhouetteEvaluator": "sparkmed.ml.evaluation",
+    "SelectKResult": "sparkmed.ml.select_k",
+    "select_k": "sparkmed.ml.select_k",
     "register_metric": "sparkmed.kernels.custom",
 }
 

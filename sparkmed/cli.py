@@ -65,6 +65,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
     """The options shared by fit / select-k / assign; every dedicated flag is a shorthand for one config key."""
+    from sparkmed.kernels import PUBLIC_METRICS
+
     p = sub.add_parser(name, help=help_, description=help_)
     p.add_argument("-c", "--config", help="TOML config file (see conf/example.toml)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="SECTION.KEY=VALUE",
@@ -91,7 +93,7 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
     g.add_argument("--mlflow-tracking-uri", dest="mlflow.tracking_uri", help="(mlflow.tracking_uri)")
     g.add_argument("--mlflow-experiment", dest="mlflow.experiment", help="(mlflow.experiment)")
     if name != "assign":
-        g.add_argument("--metric", dest="model.metric", help="(model.metric)")
+        g.add_argument("--metric", dest="model.metric", help=f"one of {', '.join(PUBLIC_METRICS)} (model.metric)")
         g.add_argument("--seed", dest="model.seed", type=int, help="(model.seed)")
     if name == "fit":
         g.add_argument("-k", "--k", dest="model.k", type=int, help="number of clusters (model.k)")

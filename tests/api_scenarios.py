@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from sparkmed import InputError, KMedoids, KMedoidsModel, MedoidSilhouetteEvaluator, select_k
-from sparkmed.evaluation import silhouette
+from sparkmed.ml.evaluation import silhouette
 
 
 def planted_blobs(k: int, n_per: int = 150, d: int = 2, seed: int = 0) -> np.ndarray:
@@ -106,7 +106,7 @@ def scenario_model_save_load_errors(spark, tmp: Path) -> None:
     est_path = str(tmp / "estimator")
     KMedoids(k=4, metric="manhattan").save(est_path)
     assert KMedoids.load(est_path).getMetric() == "manhattan"
-    with pytest.raises(InputError, match="holds a sparkmed.estimator.KMedoids, not a sparkmed.estimator.KMedoidsModel"):
+    with pytest.raises(InputError, match="holds a sparkmed.KMedoids, not a sparkmed.KMedoidsModel"):
         KMedoidsModel.load(est_path)
     bad = tmp / "corrupted"
     (bad / "metadata").mkdir(parents=True)

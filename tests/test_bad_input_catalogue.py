@@ -320,7 +320,7 @@ CASES: list[Case] = [
          cli=("fit", "--input", "{data}/header_only.csv", "--format", "csv", "--option", "header=true",
               "--option", "inferSchema=true", "--features", "a,b,c")),
     # ---- saved models (KMedoidsModel.load and `sparkmed assign --model`)
-    Case("foreign_model", ("foreign_model", "KMeansModel", "not a sparkmed.estimator.KMedoidsModel"),
+    Case("foreign_model", ("foreign_model", "KMeansModel", "not a sparkmed.KMedoidsModel"),
          load="foreign_model", cli=("assign", "--input", "{in}", "--model", "{data}/foreign_model")),
     Case("corrupted_model", ("corrupted_model", "not valid JSON"), load="corrupted_model",
          cli=("assign", "--input", "{in}", "--model", "{data}/corrupted_model")),

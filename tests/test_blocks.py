@@ -1,4 +1,4 @@
-"""Resident blocks (``sparkmed.blocks``) and the passes over them (``sparkmed.passes``): a pass gives the same
+"""Resident blocks (``sparkmed.data.blocks``) and the passes over them (``sparkmed.fit.passes``): a pass gives the same
 sums bit for bit whether every block is read from the executor's resident store, some or all of them are
 missing (the fallback recomputes those partitions from Spark's cached blocks), or there is no store at all;
 and ``release`` removes the files."""
@@ -12,9 +12,11 @@ import numpy as np
 import pytest
 from spark_data import blobs, to_df
 
-from sparkmed.blocks import new_store, release, to_blocks
-from sparkmed.features import FeatureSpec, prepare
-from sparkmed.passes import counting_passes, partition_sums
+from sparkmed.data.blocks import new_store, release
+from sparkmed.data.features import FeatureSpec, prepare
+from sparkmed.data.packing import pack_and_validate
+from sparkmed.data.pass_log import counting_passes
+from sparkmed.fit.pass_engine import partition_sums
 
 
 def _make_sums():
@@ -46,10 +48,8 @@ def packed(spark):
     df = to_df(spark, x, partitions=3, weights=np.linspace(0.5, 2.0, len(x)))
     spec = FeatureSpec(featuresCol="features", weightCol="w")
     store = new_store()
-    blocks = to_blocks(prepare(df, spec), 3, store).persist()
-    blocks.count()
-    plain = to_blocks(prepare(df, spec), 3).persist()
-    plain.count()
+    blocks, _ = pack_and_validate(prepare(df, spec), spec, store)
+    plain, _ = pack_and_validate(prepare(df, spec), spec, None)
     yield x, blocks, plain, store
     release(blocks)
     blocks.unpersist()
@@ -85,8 +85,7 @@ def test_missing_block_is_recomputed_identically(spark, packed):
 def test_release_removes_the_files(spark):
     df = to_df(spark, blobs(300, 2, 2, seed=1), partitions=2)
     store = new_store()
-    blocks = to_blocks(prepare(df, FeatureSpec()), 2, store).persist()
-    blocks.count()
+    blocks, _ = pack_and_validate(prepare(df, FeatureSpec()), FeatureSpec(), store)
     assert _files(spark, store)
     release(blocks)
     assert not _files(spark, store)
@@ -96,8 +95,7 @@ def test_release_removes_the_files(spark):
 def test_last_pass_deletes_the_files_and_later_passes_still_agree(spark):
     df = to_df(spark, blobs(2000, 2, 3, seed=4), partitions=2)
     store = new_store()
-    blocks = to_blocks(prepare(df, FeatureSpec()), 2, store).persist()
-    blocks.count()
+    blocks, _ = pack_and_validate(prepare(df, FeatureSpec()), FeatureSpec(), store)
     first = partition_sums(blocks, 2, 4, _sums, "test: last", last=True)
     assert not _files(spark, store)
     np.testing.assert_array_equal(first, partition_sums(blocks, 2, 4, _sums, "test: after the last"))

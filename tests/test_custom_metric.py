@@ -6,11 +6,7 @@ import numpy as np
 import pytest
 from custom_metrics import canberra, my_euclidean, negative, not_zero_on_self
 
-from sparkmed.kernels import custom
-from sparkmed.kernels.assign import nearest_two, score_candidates
-from sparkmed.kernels.distances import cross, pairwise
-from sparkmed.kernels.fit import cluster_points
-from sparkmed.kernels.swap_delta import swap_deltas
+from sparkmed.kernels import cluster_points, cross, custom, nearest_two, pairwise, score_candidates, swap_deltas
 
 
 @pytest.fixture(scope="module")

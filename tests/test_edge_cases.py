@@ -124,7 +124,7 @@ def test_extreme_magnitude_fit_equals_the_unit_scale_fit(spark, mag_data, unit_f
 )
 def test_kernel_sample_fit_is_scale_invariant(mag_data, scale):
     """The executor's per-sample fit (``cluster_points``) on x·2^±500 must equal the fit on x."""
-    from sparkmed.kernels.fit import cluster_points
+    from sparkmed.kernels import cluster_points
 
     x = mag_data[:600]
     ref = cluster_points(x, 4, random_state=3)
@@ -136,9 +136,7 @@ def test_kernel_sample_fit_is_scale_invariant(mag_data, scale):
 @pytest.mark.parametrize("scale", [BIG, SMALL], ids=["1e150", "1e-150"])
 def test_kernel_full_data_passes_are_scale_invariant(mag_data, scale):
     """The float64 kernels of the full-data passes (assignment, scoring, swap deltas) scale exactly."""
-    from sparkmed.kernels.assign import nearest_two, score_candidates
-    from sparkmed.kernels.distances import cross, pairwise
-    from sparkmed.kernels.swap_delta import swap_deltas
+    from sparkmed.kernels import cross, nearest_two, pairwise, score_candidates, swap_deltas
 
     x = mag_data
     med = x[[3, 500, 1000, 1500]]
@@ -191,8 +189,7 @@ def test_float32_array_column(spark):
 
 
 def test_kernel_float32_points_equal_their_float64_values():
-    from sparkmed.kernels.assign import score_candidates
-    from sparkmed.kernels.fit import cluster_points
+    from sparkmed.kernels import cluster_points, score_candidates
 
     x32 = blobs(500, 3, 4, seed=44).astype(np.float32)
     a = cluster_points(x32, 4, random_state=1)
@@ -220,8 +217,7 @@ def test_one_dimension(spark):
 
 
 def test_two_thousand_dimensions(spark):
-    from sparkmed.kernels.distances import pairwise
-    from sparkmed.kernels.fit import cluster_points
+    from sparkmed.kernels import cluster_points, pairwise
 
     x = blobs(240, 2000, 3, seed=46, spread=3.0)
     model = KMedoids(k=3, seed=8, idCol="id", refinePasses=3).fit(to_df(spark, x, partitions=2))

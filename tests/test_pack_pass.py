@@ -1,4 +1,4 @@
-"""Spark-free checks of the helpers of ``sparkmed.pack_pass``: the distinct-key sketch and the per-batch checks.
+"""Spark-free checks of the helpers of ``sparkmed.data.packing``: the distinct-key sketch and the per-batch checks.
 
 The Spark side of the pass (one job, the error messages) is covered by tests/test_input_checks.py, the bad-input
 catalogue and tests/test_pass_counts.py."""
@@ -9,8 +9,8 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from sparkmed.features import ID, KEY, W, X
-from sparkmed.pack_pass import KMV_SIZE, _batch_problems, _estimate, _smallest
+from sparkmed.data.features import ID, KEY, W, X
+from sparkmed.data.packing import KMV_SIZE, _batch_problems, _estimate, _smallest
 
 
 def _keys(n: int, seed: int) -> np.ndarray:

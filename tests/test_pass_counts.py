@@ -2,7 +2,7 @@
 
 Every pass over every row costs seconds on a cluster (the lean-fit issue), so a new one must fail here
 rather than hide in a benchmark nobody reran. Jobs are counted with Spark's status tracker (every job of a
-job group, whatever started it); full-data passes with ``passes.counting_passes`` (every pass over the
+job group, whatever started it); full-data passes with ``pass_log.counting_passes`` (every pass over the
 input or over the packed blocks announces itself). The numbers are those of this fixed data and seed; a
 change that adds a pass or a job must change them here, on purpose, with its reason in the commit.
 """
@@ -16,7 +16,7 @@ import pytest
 from spark_data import blobs, to_df
 
 from sparkmed import KMedoids, MedoidSilhouetteEvaluator, select_k
-from sparkmed.passes import counting_passes
+from sparkmed.data.pass_log import counting_passes
 
 
 @contextmanager

@@ -22,10 +22,11 @@ from typing import Any
 
 import tomllib
 
+from sparkmed.data.encoding import VECTOR_FORMATS
 from sparkmed.errors import InputError
+from sparkmed.fit.params import REFINE_MODES, check_params
+from sparkmed.kernels import ALGORITHM_NAMES, DEFAULT_MAX_ITER, INIT_NAMES, PUBLIC_METRICS
 
-METRICS = ("euclidean", "sqeuclidean", "manhattan", "cosine", "chebyshev", "minkowski", "haversine", "jaccard",
-           "hamming", "dice", "gower")
 FORMATS = ("parquet", "csv", "json", "orc", "delta")
 
 
@@ -57,21 +58,21 @@ SCHEMA: dict[str, dict[str, Key]] = {
     },
     "model": {
         "k": Key("int", 2, "number of clusters", min=2),
-        "metric": Key("str", "euclidean", "dissimilarity", METRICS),
+        "metric": Key("str", "euclidean", "dissimilarity", PUBLIC_METRICS),
         "p": Key("float", 2.0, "minkowski exponent", min=1),
         "seed": Key("int", 0, "random seed"),
-        "algorithm": Key("str", "fasterpam", "per-sample algorithm",
-                         ("fasterpam", "fastpam1", "pam", "alternating", "clarans")),
-        "init": Key("str", "lab", "initialisation", ("lab", "kmedoids++", "random", "first", "build")),
-        "max_iter": Key("int", 3, "CLARA rounds", min=1),
+        "algorithm": Key("str", "fasterpam", "per-sample algorithm", ALGORITHM_NAMES),
+        "init": Key("str", "lab", "initialisation", INIT_NAMES),
+        "max_iter": Key("int", 3, "CLARA rounds (each sample's own fit runs up to "
+                        f"{DEFAULT_MAX_ITER} swap iterations)", min=1),
         "num_samples": Key("int", 5, "samples per round", min=1),
         "sample_size": Key("int", 0, "points per sample (0 = automatic)", min=0),
-        "refine": Key("str", "swaps", "full-data refinement", ("swaps", "medoids", "none")),
+        "refine": Key("str", "swaps", "full-data refinement", REFINE_MODES),
         "refine_passes": Key("int", 10, "maximum refinement passes", min=0),
         "refine_candidates": Key("int", 0, "candidates per refinement pass (0 = automatic)", min=0),
         "max_sample_memory_mb": Key("float", 1024.0, "largest per-sample distance matrix (MB)", min=1),
         "vector_format": Key("str", "auto", "Vector features: auto | dense | sparse (see README 'Metrics')",
-                             ("auto", "dense", "sparse")),
+                             VECTOR_FORMATS),
         "column_types": Key("list[str]", [], "gower: one type per feature column (numeric, ordinal, nominal, symm, "
                             "asymm); empty = from the column types"),
         "column_weights": Key("list[float]", [], "gower: one positive weight per feature column; empty = all 1"),
@@ -247,14 +248,10 @@ def _check_model_params(cfg: dict[str, dict[str, Any]], ks: list[int]) -> None:
     """The fit's own parameter rules (sample size vs k and vs the memory limit, metric p), before Spark starts."""
     from dataclasses import replace
 
-    from sparkmed.clara import FitParams, check_params
+    from sparkmed.ml.estimator import KMedoids
+    from sparkmed.ml.plan import fit_params
 
-    p = kmedoids_params(cfg)
-    base = FitParams(k=p["k"], metric=p["metric"], p=p["p"], algorithm=p["algorithm"], init=p["init"],
-                     maxIter=p["maxIter"], numSamples=p["numSamples"], sampleSize=p["sampleSize"] or None,
-                     refine=p["refine"], refinePasses=p["refinePasses"],
-                     refineCandidates=p["refineCandidates"] or None, seed=p["seed"],
-                     maxSampleMemoryMB=p["maxSampleMemoryMB"])
+    base = fit_params(KMedoids(**kmedoids_params(cfg)))
     # check_params names its Params (camelCase); match them as whole words ("k" is in almost every message).
     names = {"sampleSize": "model.sample_size", "maxSampleMemoryMB": "model.max_sample_memory_mb",
              "maxIter": "model.max_iter", "numSamples": "model.num_samples", "refinePasses": "model.refine_passes",

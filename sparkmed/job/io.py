@@ -172,8 +172,9 @@ def resolve_features(df, features: list[str], metric: str = "euclidean", where: 
     as string columns (with or without inferSchema): when a column is not numeric, one tiny job
     (``limit(1).count()``) tells an empty input (``<where> has 0 rows``) from a real type error.
     """
-    from pyspark.ml.linalg import VectorUDT
     from pyspark.sql.types import ArrayType, NumericType
+
+    from sparkmed.data.columns import is_vector
 
     fields = {f.name: f.dataType for f in df.schema.fields}
     missing = [c for c in features if c not in fields]
@@ -182,7 +183,7 @@ def resolve_features(df, features: list[str], metric: str = "euclidean", where: 
                          f"(columns: {', '.join(fields)})")
     if metric == "gower":
         return {"inputCols": list(features)}
-    if len(features) == 1 and isinstance(fields[features[0]], VectorUDT | ArrayType):
+    if len(features) == 1 and (is_vector(fields[features[0]]) or isinstance(fields[features[0]], ArrayType)):
         return {"featuresCol": features[0]}
     bad = [f"{c} ({fields[c].simpleString()})" for c in features if not isinstance(fields[c], NumericType)]
     if bad and df.limit(1).count() == 0:

@@ -382,7 +382,7 @@ def assignments_frame(model, df, id_col: str | None, extra_cols: list[str]):
     """id, cluster, distance (+ extra columns) for every row: the model's transform, lazily."""
     from pyspark.sql import functions as F
 
-    from sparkmed.columns import col
+    from sparkmed.data.columns import col
 
     model = model.copy({model.predictionCol: "_sm_cluster", model.distanceCol: "_sm_distance"})
     cols = ([col(id_col)] if id_col else []) + [F.col("_sm_cluster").alias("cluster"),
@@ -413,7 +413,7 @@ def medoids_frame(spark, model, df, id_col: str | None):
     import pandas as pd
     from pyspark.sql import types as T
 
-    from sparkmed.columns import col
+    from sparkmed.data.columns import col
 
     s = model.summary if model.hasSummary else None
     med = model.medoids()

@@ -36,7 +36,7 @@ def sample_points(model, df, feature_params: dict, n_rows: int, limit: int, seed
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
 
-    from sparkmed.columns import col as column
+    from sparkmed.data.columns import col as column
 
     fraction = min(1.0, 2.0 * limit / max(n_rows, 1))
     part = df.sample(fraction=fraction, seed=seed).limit(limit)
@@ -45,9 +45,9 @@ def sample_points(model, df, feature_params: dict, n_rows: int, limit: int, seed
         feats = F.array(*[column(c).cast("double") for c in feature_params["inputCols"]])
     else:
         col = feature_params["featuresCol"]
-        from pyspark.ml.linalg import VectorUDT
+        from sparkmed.data.columns import is_vector
 
-        is_vec = isinstance(df.schema[col].dataType, VectorUDT)
+        is_vec = is_vector(df.schema[col].dataType)
         feats = vector_to_array(column(col)) if is_vec else column(col).cast("array<double>")
     rows = pred.select(feats.alias("f"), F.col("_sm_cluster").alias("c")).where(F.col("c").isNotNull()).collect()
     if not rows:

@@ -200,7 +200,7 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
     extra: dict[str, Any] = {}
     selection = None
     if command == "select-k":
-        from sparkmed.selection import select_k
+        from sparkmed.ml.select_k import select_k
 
         params.pop("k")
         result = phases.run("select-k", select_k, df, list(cfg["select_k"]["ks"]), **params)
@@ -271,6 +271,7 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     from pyspark.sql import functions as F
 
     from sparkmed import KMedoidsModel
+    from sparkmed.ml.plan import feature_spec
 
     inp, outc = cfg["input"], cfg["output"]
     trusted = trusted_metrics(cfg["assign"]["trust_modules"])
@@ -285,14 +286,13 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     io.check_column(df, id_col or "", "input.id")
     for c in outc["assignment_columns"]:
         io.check_column(df, c, "output.assignment_columns")
-    spec = model._feature_spec()
+    spec = feature_spec(model)
     needed = list(spec.inputCols) if spec.inputCols else [spec.featuresCol]
     missing = [c for c in needed if c not in df.columns]
     if missing:
         raise io.InputError(f"the model's feature column(s) {', '.join(missing)} are not in the input; name the "
                             f"input's columns with input.features (--features) (columns: {', '.join(df.columns)})")
-    encoding = getattr(model, "_encoding", None)
-    dense = encoding is None or getattr(encoding, "kind", "dense") == "dense"
+    dense = model.getEncoding().kind == "dense"
     dim = int(model.medoids().shape[1])
     if dense and spec.inputCols and len(spec.inputCols) != dim:
         raise io.InputError(f"config key 'input.features': {len(spec.inputCols)} feature column(s) "
@@ -326,17 +326,17 @@ def count_rows(df, width_col: str | None, dim: int, id_col: str | None, model_di
     min and max width of its non-null values, and a width other than ``dim`` raises InputError naming the
     column, the model's dimension and an example row (a second, ``limit(1)`` job, only then)."""
     from pyspark.ml.functions import vector_to_array
-    from pyspark.ml.linalg import VectorUDT
     from pyspark.sql import functions as F
     from pyspark.sql.types import ArrayType
 
-    from sparkmed.columns import col as column
+    from sparkmed.data.columns import col as column
+    from sparkmed.data.columns import is_vector
 
     dtype = df.schema[width_col].dataType if width_col else None
-    if not isinstance(dtype, ArrayType | VectorUDT):
+    if dtype is None or not (isinstance(dtype, ArrayType) or is_vector(dtype)):
         return int(df.count())
     col = column(width_col)
-    arr = vector_to_array(col) if isinstance(dtype, VectorUDT) else col
+    arr = vector_to_array(col) if is_vector(dtype) else col
     width = F.when(col.isNotNull(), F.size(arr))
     row = df.agg(F.count(F.lit(1)).alias("n"), F.min(width).alias("lo"), F.max(width).alias("hi")).first()
     if row["lo"] is not None and (row["lo"] != dim or row["hi"] != dim):

@@ -1,7 +1,7 @@
 """The distributed fit: FasterCLARA rounds on samples, full-data scoring, full-data swap refinement.
 
 Passes over the full data (the expensive part, see the distributed-fit issue):
-1. validate, count and pack the rows into blocks for Python (``pack_pass``; cached and resident on the
+1. validate, count and pack the rows into blocks for Python (``data.packing``; cached and resident on the
    executors: every later pass reads them),
 2. draw ALL samples of all rounds plus the refinement candidate pool in one JVM pass,
 3. per round: the samples' fit (reads only the small cached samples) and ONE scoring pass for all
@@ -23,9 +23,8 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.blocks import new_store, release
-from sparkmed.errors import InputError
-from sparkmed.features import (
+from sparkmed.data.blocks import new_store, release
+from sparkmed.data.features import (
     ID,
     KEY,
     DataStats,
@@ -36,60 +35,20 @@ from sparkmed.features import (
     max_abs_column,
     prepare,
 )
-from sparkmed.pack_pass import pack_and_validate
-from sparkmed.passes import cluster_stats_pass, full_data_pass, score_candidates_pass, set_job_description
-from sparkmed.refine import MedoidSet, RefinePass, fallback, refine
-from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
-from sparkmed.sampling import SID, U, draw_samples
+from sparkmed.data.packing import pack_and_validate
+from sparkmed.data.pass_log import full_data_pass, set_job_description
+from sparkmed.data.sampling import SID, U, draw_samples
+from sparkmed.errors import InputError
+from sparkmed.fit.params import FitParams, check_params
+from sparkmed.fit.passes import cluster_stats_pass, score_candidates_pass
+from sparkmed.fit.refine import MedoidSet, RefinePass, fallback, refine
+from sparkmed.fit.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
+from sparkmed.kernels import DEFAULT_MAX_ITER
 
 log = logging.getLogger("sparkmed")
 progress = logging.getLogger("sparkmed.progress")
 
 POOL_SID = 1_000_000  # sample id of the refinement candidate pool
-REFINE_MODES = ("swaps", "medoids", "none")
-USER_ONLY_METRICS = ("dice",)  # user names that map to a registry metric only through an encoding (set_dice)
-INITS = ("lab", "kmedoids++", "random", "first", "build")
-
-
-def default_sample_size(k: int) -> int:
-    """Default points per sample: 40·k, at least 4000, at most 10000 (chosen by scripts/bench_quality.py).
-
-    4000 points cost a 64 MB float32 matrix and well under a second of FasterPAM per sample.
-    """
-    return int(min(10000, max(4000, 40 * k)))
-
-
-def default_refine_candidates(k: int) -> int:
-    """Default candidate points per refinement pass: 10·k, at least 256 (scripts/bench_quality.py).
-
-    A pass costs O(n·(k + C)) distances; structural swaps at large k need many candidates per pass.
-    """
-    return int(max(256, 10 * k))
-
-
-@dataclass(frozen=True)
-class FitParams:
-    """Parameters of the distributed fit (Spark ML names; see ``KMedoids`` for their meaning)."""
-
-    k: int = 2
-    metric: str = "euclidean"
-    p: float = 2.0
-    algorithm: str = "fasterpam"
-    init: str = "lab"
-    maxIter: int = 3
-    numSamples: int = 5
-    sampleSize: int | None = None
-    refine: str = "swaps"
-    refinePasses: int = 10
-    refineCandidates: int | None = None
-    seed: int = 0
-    maxSampleMemoryMB: float = 1024.0
-
-    def sample_size(self) -> int:
-        return int(self.sampleSize) if self.sampleSize else default_sample_size(self.k)
-
-    def refine_candidates(self) -> int:
-        return int(self.refineCandidates) if self.refineCandidates else default_refine_candidates(self.k)
 
 
 @dataclass
@@ -123,50 +82,9 @@ class FitResult:
         return self.cost / self.stats.total_weight
 
 
-def check_params(params: FitParams) -> None:
-    """Reject bad parameters before any Spark work, naming the parameter."""
-    from sparkmed.kernels.distances import check_metric_params, metric_code
-    from sparkmed.kernels.fit import ALGORITHMS
-
-    if isinstance(params.k, bool) or not isinstance(params.k, (int, np.integer)):
-        raise InputError(f"k must be an integer ≥ 2, got {params.k!r}")
-    if params.k < 2:
-        raise InputError(f"k must be ≥ 2, got {params.k}")
-    if callable(params.metric):  # a user's numba function: validated on data rows by the Estimator
-        pass
-    elif params.metric not in USER_ONLY_METRICS:
-        try:
-            metric_code(params.metric)
-            check_metric_params(params.metric, params.p)
-        except ValueError as exc:
-            raise InputError(f"metric: {exc}; or dice (sets)") from None
-    if params.algorithm not in ALGORITHMS:
-        raise InputError(f"algorithm '{params.algorithm}' is unknown; valid: {', '.join(ALGORITHMS)}")
-    if params.init not in INITS:
-        raise InputError(f"init '{params.init}' is unknown; valid: {', '.join(INITS)}")
-    if params.refine not in REFINE_MODES:
-        raise InputError(f"refine '{params.refine}' is unknown; valid: {', '.join(REFINE_MODES)}")
-    if params.refineCandidates is not None and params.refineCandidates < 0:
-        raise InputError(f"refineCandidates must be ≥ 0 (0 = default), got {params.refineCandidates}")
-    for name in ("maxIter", "numSamples"):
-        if int(getattr(params, name)) < 1:
-            raise InputError(f"{name} must be ≥ 1, got {getattr(params, name)}")
-    if params.refinePasses < 0:
-        raise InputError(f"refinePasses must be ≥ 0, got {params.refinePasses}")
-    m = params.sample_size()
-    if m < params.k:
-        raise InputError(f"sampleSize ({m}) must be at least k ({params.k})")
-    need_mb = m * m * 4 / 2**20
-    if need_mb > params.maxSampleMemoryMB:
-        raise InputError(
-            f"sampleSize {m} needs a {need_mb:.0f} MB dissimilarity matrix per sample, more than "
-            f"maxSampleMemoryMB={params.maxSampleMemoryMB:g}; lower sampleSize or raise maxSampleMemoryMB"
-        )
-
-
 def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame, spec: FeatureSpec) -> None:
     """Data-dependent checks after validation: the metric's dimension, float64 overflow, k vs distinct points."""
-    from sparkmed.kernels.distances import check_dimension, overflow_problem
+    from sparkmed.kernels import check_dimension, overflow_problem
 
     try:
         if not callable(params.metric):
@@ -185,7 +103,7 @@ def _check_data(params: FitParams, stats: DataStats, prepared: DataFrame, spec: 
             raise InputError(f"k={params.k} is larger than the number of distinct points ({distinct})")
 
 
-def _pick_best(costs: np.ndarray, rel_tol: float = 1e-9) -> int:
+def pick_best(costs: np.ndarray, rel_tol: float = 1e-9) -> int:
     """Index of the lowest cost; near-ties (within rel_tol, i.e. float summation noise) go to the lowest index,
     so the choice does not depend on the order partial sums were added in."""
     best = float(np.min(costs))
@@ -288,18 +206,16 @@ def finish(
         best, refine_passes = refined.medoids, refined.passes
         phase_done(timings, "refine", t)
     t = time.perf_counter()
-    cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p,
-                                                            last=True)
+    summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p, last=True)
     if refined is not None and refined.unverified is not None:
-        safer = fallback(refined.unverified, cost, pool)
+        safer = fallback(refined.unverified, summary.cost, pool)
         if safer is not None:
             best = safer
-            cost, sizes, ccost, sil_sum, w_sum = cluster_stats_pass(
-                blocks, stats.dim, best.x, params.metric, params.p
-            )
+            summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p)
     phase_done(timings, "statistics", t)
     return FitResult(
-        medoids=best, cost=cost, sizes=sizes, cluster_costs=ccost, silhouette=sil_sum / w_sum, stats=stats,
+        medoids=best, cost=summary.cost, sizes=summary.sizes, cluster_costs=summary.cluster_costs,
+        silhouette=summary.silhouette_sum / summary.total_weight, stats=stats,
         rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
     )
 
@@ -316,7 +232,7 @@ def _clara_rounds(
         t = time.perf_counter()
         task = SampleTask(
             k=params.k, sample_size=params.sample_size(), metric=params.metric, p=params.p,
-            algorithm=params.algorithm, init=params.init, max_iter=100, seed=params.seed,
+            algorithm=params.algorithm, init=params.init, max_iter=DEFAULT_MAX_ITER, seed=params.seed,
             carry_keys=None if best is None else best.keys,
             carry_x=None if best is None else best.x,
             carry_w=None if best is None else np.ones(len(best.keys)),
@@ -336,7 +252,7 @@ def _clara_rounds(
             raise InputError(f"no sample could be clustered ({messages}); raise sampleSize")
         cands = np.array([row["medoids"] for row in good], dtype=np.float64)
         costs = score_candidates_pass(blocks, stats.dim, cands, params.metric, params.p)
-        i = _pick_best(costs)
+        i = pick_best(costs)
         improved = costs[i] < best_cost * (1 - 1e-9)
         if improved:
             row = good[i]

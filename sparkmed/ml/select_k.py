@@ -29,13 +29,16 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.clara import FitParams, RoundInfo, check_params, describe_jobs, finish, phase_done, prepared_data
+from sparkmed.data.sampling import SID
 from sparkmed.errors import InputError
-from sparkmed.estimator import KMedoids, KMedoidsModel
-from sparkmed.passes import candidate_stats_pass
-from sparkmed.refine import MedoidSet
-from sparkmed.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
-from sparkmed.sampling import SID
+from sparkmed.fit.clara import RoundInfo, describe_jobs, finish, phase_done, prepared_data
+from sparkmed.fit.params import FitParams, check_params
+from sparkmed.fit.passes import candidate_stats_pass
+from sparkmed.fit.refine import MedoidSet
+from sparkmed.fit.sample_fit import SAMPLE_RESULT_SCHEMA, SampleTask, fit_samples
+from sparkmed.kernels import DEFAULT_MAX_ITER
+from sparkmed.ml.estimator import KMedoids, KMedoidsModel, model_of
+from sparkmed.ml.plan import fit_params, plan_fit
 
 log = logging.getLogger("sparkmed")
 
@@ -81,16 +84,17 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
         estimator = KMedoids(k=max(k_values), **params)
     except TypeError as exc:
         raise InputError(f"select_k: {exc}") from None
-    plain = estimator._fit_params()
+    plain = fit_params(estimator)
     for k in k_values:
         check_params(replace(plain, k=k, sampleSize=plain.sample_size()))
-    spec, base = estimator._plan(dataset)
+    plan = plan_fit(estimator, dataset)
+    spec, base = plan.spec, plan.params
     S = base.numSamples
     with prepared_data(dataset, spec, base, list(range(S))) as (stats, samples, blocks, timings):
         t = time.perf_counter()
         task = SampleTask(
             k=max(k_values), sample_size=base.sample_size(), metric=base.metric, p=base.p,
-            algorithm=base.algorithm, init=base.init, max_iter=100, seed=base.seed, ks=k_values,
+            algorithm=base.algorithm, init=base.init, max_iter=DEFAULT_MAX_ITER, seed=base.seed, ks=k_values,
         )
         describe_jobs(blocks, f"fit {S} samples for k in {list(k_values)}")
         fitted = (
@@ -104,7 +108,8 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
             messages = "; ".join(sorted({str(r["message"]) for r in fitted})) or "no sample drew any row"
             raise InputError(f"no sample could be clustered for any k ({messages}); raise sampleSize")
         cands = [np.array(r["medoids"], dtype=np.float64) for r in good]
-        costs, sils, w_sum = candidate_stats_pass(blocks, stats.dim, cands, base.metric, base.p)
+        sums = candidate_stats_pass(blocks, stats.dim, cands, base.metric, base.p)
+        costs, sils, w_sum = sums.costs, sums.silhouette_sums, sums.total_weight
         table, winners = [], {}
         for k in usable:
             idx = [i for i, r in enumerate(good) if r["k"] == k]
@@ -123,5 +128,5 @@ def select_k(dataset: DataFrame, ks: Iterable[int] = range(2, 31), **params) -> 
                             timings["select k"])]
         final_params: FitParams = replace(base, k=best_k, sampleSize=base.sample_size())
         result = finish(blocks, samples, spec, final_params, stats, best, rounds, timings)
-    model = estimator.copy({estimator.k: best_k})._model_from(result, dataset, spec.encoding)
+    model = model_of(estimator.copy({estimator.k: best_k}), result, dataset, spec.encoding)
     return SelectKResult(best_k=best_k, table=table, model=model)

@@ -22,8 +22,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkmed.columns import NUMERIC_TYPES, col, field_type, is_vector
-from sparkmed.encoding import Encoding, encoded_column
+from sparkmed.data.columns import NUMERIC_TYPES, col, dense_array, field_type
+from sparkmed.data.encoding import Encoding, encoded_column
 from sparkmed.errors import InputError
 
 KEY = "_sm_key"
@@ -67,35 +67,15 @@ class DataStats:
 
 def feature_column(df: DataFrame, spec: FeatureSpec, *, padded: bool = True) -> Column:
     """The features as one ``array<double>`` column expression: dense values, or the sparse/set/Gower
-    encoding of ``spec.encoding`` (``sparkmed.encoding``; ``padded=False`` leaves sparse/set rows unpadded)."""
+    encoding of ``spec.encoding`` (``sparkmed.data.encoding``; ``padded=False`` leaves sparse/set rows unpadded)."""
     if spec.encoding is not None and spec.encoding.kind != "dense":
         return encoded_column(df, spec.featuresCol, spec.encoding, padded=padded)
     return dense_feature_column(df, spec)
 
 
 def dense_feature_column(df: DataFrame, spec: FeatureSpec) -> Column:
-    """The dense features as one ``array<double>`` column expression, after checking column names and types."""
-    if spec.inputCols:
-        for name in spec.inputCols:
-            dtype = field_type(df, name, "input column")
-            if not isinstance(dtype, NUMERIC_TYPES):
-                raise InputError(
-                    f"input column '{name}' has type {dtype.simpleString()}; inputCols must be numeric"
-                )
-        return F.array(*[col(c).cast("double") for c in spec.inputCols])
-    dtype = field_type(df, spec.featuresCol, "featuresCol")
-    if is_vector(dtype):
-        from pyspark.ml.functions import vector_to_array
-
-        # vector_to_array fails on a null Vector (a raw JVM error): nulls stay null, and validation names them.
-        c = col(spec.featuresCol)
-        return F.when(c.isNull(), F.lit(None).cast("array<double>")).otherwise(vector_to_array(c, "float64"))
-    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, NUMERIC_TYPES):
-        return col(spec.featuresCol).cast("array<double>")
-    raise InputError(
-        f"featuresCol '{spec.featuresCol}' has type {dtype.simpleString()}; expected a Vector, an "
-        "array of numbers, or use inputCols with numeric columns"
-    )
+    """The dense features of ``spec`` as one ``array<double>`` column expression (``columns.dense_array``)."""
+    return dense_array(df, spec.featuresCol, spec.inputCols)
 
 
 def prepare(df: DataFrame, spec: FeatureSpec) -> DataFrame:
@@ -144,7 +124,7 @@ def validate(prepared: DataFrame, spec: FeatureSpec) -> DataStats:
     """Validate and count the prepared data in ONE Spark job; raise ``InputError`` naming what is wrong.
 
     Checks: empty data, null/NaN/±inf feature values, ragged or empty vectors, null or NaN ids, duplicate
-    ids (exact, ``sparkmed.unique_keys``: one more job that reads only the id column and shuffles the keys as
+    ids (exact, ``sparkmed.data.unique_keys``: one more job that reads only the id column and shuffles the keys as
     packed arrays, only when an ``idCol`` is given), null/NaN/negative weights, an all-zero or overflowing total
     weight. Also counts rows, the total weight, the largest absolute feature value (the fit checks that no
     distance or total can overflow) and (HyperLogLog) the number of distinct keys and distinct points,
@@ -249,9 +229,9 @@ def example_row(prepared: DataFrame, spec: FeatureSpec, condition: Column) -> st
 
 
 def check_unique_ids(prepared: DataFrame, spec: FeatureSpec, n: int) -> None:
-    """Exact uniqueness of the ids (``sparkmed.unique_keys``: one job reading only the key column)."""
-    from sparkmed.passes import full_data_pass
-    from sparkmed.unique_keys import repeated_keys
+    """Exact uniqueness of the ids (``sparkmed.data.unique_keys``: one job reading only the key column)."""
+    from sparkmed.data.pass_log import full_data_pass
+    from sparkmed.data.unique_keys import repeated_keys
 
     full_data_pass("input: id column (duplicate ids)")
     repeats, example = repeated_keys(prepared.select(KEY), n)
@@ -285,7 +265,7 @@ def _where(spec: FeatureSpec, vec: list | None, kind: str) -> str:
 
 def exact_distinct_points(prepared: DataFrame) -> int:
     """Exact number of distinct feature vectors (one extra job; only run when k is close to that number)."""
-    from sparkmed.passes import full_data_pass
+    from sparkmed.data.pass_log import full_data_pass
 
     full_data_pass("input: exact distinct points")
     return prepared.select(F.xxhash64(F.col(X)).alias("h")).distinct().count()

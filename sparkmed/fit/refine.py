@@ -1,15 +1,18 @@
 """Full-data refinement of a medoid set: a distributed FastCLARANS with exact swap deltas.
 
-Sampling alone stays 1–2% above full FasterPAM at large k (ALGORITHMS.md). Each refinement pass takes a
-batch of C candidate points from a seeded candidate pool (half the pool points nearest to each medoid
-within its cluster, half at random: ``_next_batch``) and computes, in ONE Spark pass, the exact
-full-data change of the total deviation for all C·k swaps (``passes.swap_delta_pass``). The driver then
-applies the best improving swap and, greedily, further improving swaps that should not interact (distinct
-medoids, and candidates whose nearest medoids differ from every medoid already touched). The next pass
-verifies: it reports the exact loss of the new set; if several swaps together did worse than the best one
-alone would have, the driver falls back to that single swap. Stops when a whole cycle through the pool
-finds no improving swap (every pool point tried since the last improvement), after two consecutive
-passes without one, or after ``max_passes`` passes. Cost per pass O(n·(k + C)) distances.
+Sampling alone stays 1–2% above full FasterPAM at large k (``scripts/bench_quality.py``). Each refinement pass
+takes a batch of C candidate points from a seeded candidate pool (half the pool points nearest to each medoid
+within its cluster, half at random: ``next_batch``) and computes, in ONE Spark pass, the exact full-data
+change of the total deviation for all C·k swaps (``passes.swap_delta_pass``). The driver then applies the best
+improving swap and, greedily, further improving swaps that should not interact (distinct medoids, and
+candidates whose nearest medoids differ from every medoid already touched). The next pass verifies: it reports
+the exact loss of the new set; if several swaps together did worse than the best one alone would have, the
+driver keeps only the better half of them (best first) and halves the cap on swaps per pass (a trust region;
+the cap doubles again after a pass that did as predicted). Swaps of the LAST pass have no later pass to verify
+them: the fit's statistics pass measures their loss, and if they did worse than the best one alone the fit
+keeps that single swap instead (:func:`fallback`). Stops when a whole cycle through the pool finds no
+improving swap (every pool point tried since the last improvement), after two consecutive passes without one,
+or after ``max_passes`` passes. Cost per pass O(n·(k + C)) distances.
 
 ``mode="medoids"`` restricts swaps to (medoid, candidate of that medoid's own cluster): the cheap
 PAMAE-phase-II style per-cluster medoid update.
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pyspark.sql import DataFrame
 
-from sparkmed.passes import swap_delta_pass
+from sparkmed.fit.passes import swap_delta_pass
 
 log = logging.getLogger("sparkmed")
 
@@ -81,7 +84,7 @@ class RefineResult:
     unverified: Pending | None = None
 
 
-def _choose_swaps(
+def choose_swaps(
     gain: np.ndarray, cand_zone: np.ndarray, medoid_zone: np.ndarray, tol: float, max_swaps: int
 ) -> list[tuple[int, int, float]]:
     """Greedy list of improving (medoid i, candidate j, delta) swaps, best first, unlikely to interact.
@@ -110,9 +113,9 @@ def _choose_swaps(
     return chosen
 
 
-def _zones(cand_x: np.ndarray, med_x: np.ndarray, metric: str, p: float) -> tuple[np.ndarray, np.ndarray]:
+def zones(cand_x: np.ndarray, med_x: np.ndarray, metric: str, p: float) -> tuple[np.ndarray, np.ndarray]:
     """(two nearest medoids of every candidate (c × 2), nearest other medoid of every medoid (k,))."""
-    from sparkmed.kernels.distances import cross
+    from sparkmed.kernels import cross
 
     k = med_x.shape[0]
     dc = cross(cand_x, med_x, metric, p=p)
@@ -122,7 +125,7 @@ def _zones(cand_x: np.ndarray, med_x: np.ndarray, metric: str, p: float) -> tupl
     return two, np.argmin(dm, axis=1)
 
 
-def _next_batch(
+def next_batch(
     pool: MedoidSet, current: MedoidSet, tried: set[int], perm: np.ndarray, batch_size: int,
     metric: str, p: float,
 ) -> list[int]:
@@ -132,7 +135,7 @@ def _next_batch(
     nearest to it (where a better medoid of a converged cluster lies); random ones (seeded permutation order)
     let a medoid move to a region that is under-served. Current medoids are never candidates.
     """
-    from sparkmed.kernels.assign import nearest_two
+    from sparkmed.kernels import nearest_two
 
     in_use = set(current.keys.tolist())
     free = [j for j in range(len(pool.keys)) if j not in tried and int(pool.keys[j]) not in in_use]
@@ -184,10 +187,8 @@ def refine(
     Stops after ``patience`` consecutive passes without an improving swap, when the pool is exhausted, or
     after ``max_passes``.
 
-    Several swaps per pass are applied greedily (``_choose_swaps``) up to a cap that adapts like a trust
-    region: when the next pass shows that the swaps together did worse than the best one alone would have,
-    the driver falls back to the better half of them (and halves the cap); when they did as predicted, the
-    cap grows again.
+    Several swaps per pass are applied greedily (``choose_swaps``) up to a cap that adapts like a trust
+    region; how unverified swaps are checked and undone is in the module doc (one description, one place).
     """
     k = start.x.shape[0]
     cap = max_swaps_per_pass or max(1, k // 4)
@@ -200,13 +201,14 @@ def refine(
     pending: Pending | None = None
     for index in range(max_passes):
         t0 = time.perf_counter()
-        batch = _next_batch(pool, current, tried, perm, batch_size, metric, p)
+        batch = next_batch(pool, current, tried, perm, batch_size, metric, p)
         if not batch:
             break  # every pool point was tried since the last improvement: converged w.r.t. the pool
         cand = MedoidSet(pool.keys[batch], [pool.ids[j] for j in batch], pool.x[batch])
-        loss, removal, delta, shared = swap_delta_pass(
+        sums = swap_delta_pass(
             df, dim, current.x, cand.x, metric, p, f"refine pass {index + 1}: {len(batch)} candidates × k={k}"
         )
+        loss, removal, delta, shared = sums.loss, sums.removal, sums.delta, sums.shared
         if pending is not None:
             before, before_loss, swaps = pending
             pending = None
@@ -222,12 +224,12 @@ def refine(
                 continue
             cap = min(cap_limit, cap * 2)
         gain = removal[None, :] + delta + shared[:, None]
-        cand_zone, medoid_zone = _zones(cand.x, current.x, metric, p)
+        cand_zone, medoid_zone = zones(cand.x, current.x, metric, p)
         if mode == "medoids":
             mask = np.full(gain.shape, np.inf)
             mask[np.arange(len(batch)), cand_zone[:, 0]] = 0.0
             gain = gain + mask
-        chosen = _choose_swaps(gain, cand_zone, medoid_zone, rel_tol * abs(loss), cap)
+        chosen = choose_swaps(gain, cand_zone, medoid_zone, rel_tol * abs(loss), cap)
         result.loss = loss
         if not chosen:
             tried.update(batch)

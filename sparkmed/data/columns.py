@@ -49,3 +49,29 @@ def check_unique_names(df: DataFrame, what: str) -> None:
 def is_vector(dtype: T.DataType) -> bool:
     """Whether ``dtype`` is pyspark.ml's Vector type (without importing pyspark.ml)."""
     return dtype.typeName() == "vector" or type(dtype).__name__ == "VectorUDT"
+
+
+def dense_array(df: DataFrame, featuresCol: str, inputCols: tuple[str, ...] | None = None) -> Column:
+    """Dense features (numeric ``inputCols``, or a Vector / numeric array ``featuresCol``) as one
+    ``array<double>`` column expression, after checking the columns' names and types."""
+    if inputCols:
+        for name in inputCols:
+            dtype = field_type(df, name, "input column")
+            if not isinstance(dtype, NUMERIC_TYPES):
+                raise InputError(
+                    f"input column '{name}' has type {dtype.simpleString()}; inputCols must be numeric"
+                )
+        return F.array(*[col(c).cast("double") for c in inputCols])
+    dtype = field_type(df, featuresCol, "featuresCol")
+    if is_vector(dtype):
+        from pyspark.ml.functions import vector_to_array
+
+        # vector_to_array fails on a null Vector (a raw JVM error): nulls stay null, and validation names them.
+        c = col(featuresCol)
+        return F.when(c.isNull(), F.lit(None).cast("array<double>")).otherwise(vector_to_array(c, "float64"))
+    if isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, NUMERIC_TYPES):
+        return col(featuresCol).cast("array<double>")
+    raise InputError(
+        f"featuresCol '{featuresCol}' has type {dtype.simpleString()}; expected a Vector, an "
+        "array of numbers, or use inputCols with numeric columns"
+    )

@@ -34,16 +34,15 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparkmed.columns import INTEGRAL_TYPES, NUMERIC_TYPES, col, field_type, is_vector
+from sparkmed.data.columns import INTEGRAL_TYPES, NUMERIC_TYPES, col, dense_array, field_type, is_vector
 from sparkmed.errors import InputError
-from sparkmed.kernels.encoded import MISSING, SCALED_LIMIT
+from sparkmed.kernels import MISSING, SCALED_LIMIT, kernel_metric_for, public_metrics_for
 
-KINDS = ("dense", "sparse", "set", "gower")
+LAYOUTS = {"dense": "dense", "sparse": "ell", "set": "set", "gower": "gower"}
+"""The kernel row layout (``sparkmed.kernels.METRICS[...].layout``) of each encoding kind."""
+KINDS = tuple(LAYOUTS)
 VECTOR_FORMATS = ("auto", "dense", "sparse")
 GOWER_TYPES = {"numeric": 0, "ordinal": 0, "nominal": 1, "symm": 1, "asymm": 2}
-SPARSE_METRICS = {"euclidean": "sparse_euclidean", "manhattan": "sparse_manhattan", "cosine": "sparse_cosine",
-                  "jaccard": "sparse_jaccard"}
-SET_METRICS = {"jaccard": "set_jaccard", "dice": "set_dice"}
 MASK53 = (1 << 53) - 1  # element / category codes: 53-bit hashes, exact in float64
 _VECTOR_STRUCT = "struct<v:struct<type:tinyint,size:int,indices:array<int>,values:array<double>>>"
 
@@ -81,6 +80,11 @@ def _is_set_type(dtype: T.DataType) -> bool:
     return isinstance(dtype, T.ArrayType) and isinstance(dtype.elementType, (T.StringType, *INTEGRAL_TYPES))
 
 
+def set_only(metric: str) -> bool:
+    """Whether ``metric`` is a name that selects a set metric but no dense one (e.g. dice)."""
+    return kernel_metric_for("dense", metric) is None and kernel_metric_for("set", metric) is not None
+
+
 def plan_encoding(
     df: DataFrame, featuresCol: str, inputCols: tuple[str, ...] | None, metric: str, *,
     vector_format: str = "auto", column_types: list[str] | None = None, column_weights: list[float] | None = None,
@@ -101,33 +105,32 @@ def plan_encoding(
     if inputCols:
         if metric == "haversine":
             _check_haversine(df, F.array(*[col(c).cast("double") for c in inputCols]), f"inputCols {list(inputCols)}")
-        if metric in ("dice",):
+        if set_only(metric):
             raise InputError(f"metric '{metric}' needs a set column (array<string> or array<int>) as featuresCol")
         return Encoding("dense", metric)
     dtype = field_type(df, featuresCol, "featuresCol")
     if _is_set_type(dtype):
-        if metric not in SET_METRICS:
+        if kernel_metric_for("set", metric) is None:
             raise InputError(
                 f"featuresCol '{featuresCol}' holds sets ({dtype.simpleString()}); metric must be one of "
-                f"{', '.join(SET_METRICS)}, got '{metric}'"
+                f"{', '.join(public_metrics_for('set'))}, got '{metric}'"
             )
         return _plan_sets(df, featuresCol, metric)
-    if metric == "dice":
-        raise InputError(f"metric 'dice' needs a set column (array<string> or array<int>); featuresCol "
+    if set_only(metric):
+        raise InputError(f"metric '{metric}' needs a set column (array<string> or array<int>); featuresCol "
                          f"'{featuresCol}' has type {dtype.simpleString()}")
-    if is_vector(dtype) and vector_format != "dense" and metric in SPARSE_METRICS:
+    if is_vector(dtype) and vector_format != "dense" and kernel_metric_for("ell", metric):
         enc = _plan_sparse(df, featuresCol, metric, vector_format)
         if enc is not None:
             return enc
     elif vector_format == "sparse":
         raise InputError(
-            f"vectorFormat 'sparse' needs a Vector featuresCol and one of the metrics {', '.join(SPARSE_METRICS)}; "
+            "vectorFormat 'sparse' needs a Vector featuresCol and one of the metrics "
+            f"{', '.join(public_metrics_for('ell'))}; "
             f"got {dtype.simpleString()} with metric '{metric}'"
         )
     if metric == "haversine":
-        from sparkmed.features import FeatureSpec, dense_feature_column
-
-        x = dense_feature_column(df, FeatureSpec(featuresCol=featuresCol))
+        x = dense_array(df, featuresCol)
         _check_haversine(df, x, f"featuresCol '{featuresCol}'")
     return Encoding("dense", metric)
 
@@ -167,7 +170,7 @@ def _plan_sets(df: DataFrame, featuresCol: str, metric: str) -> Encoding:
         raise InputError(f"featuresCol '{featuresCol}': {row['null_rows']} row(s) are null (use an empty set)")
     if row["null_elem"]:
         raise InputError(f"featuresCol '{featuresCol}': {row['null_elem']} set(s) contain null elements")
-    return Encoding("set", SET_METRICS[metric], width=max(1, int(row["width"] or 0)))
+    return Encoding("set", kernel_metric_for("set", metric), width=max(1, int(row["width"] or 0)))
 
 
 def _sparse_parts(vector: Column) -> tuple[Column, Column, Column]:
@@ -226,7 +229,7 @@ def _plan_sparse(df: DataFrame, featuresCol: str, metric: str, vector_format: st
     width, size_ = max(1, int(row["nnz"] or 0)), int(row["max_size"])
     if vector_format == "auto" and _dense_enough(width, size_):
         return None  # dense enough: the dense kernels are faster
-    return Encoding("sparse", SPARSE_METRICS[metric], width=width, size=size_)
+    return Encoding("sparse", kernel_metric_for("ell", metric), width=width, size=size_)
 
 
 def _plan_gower(df: DataFrame, cols: tuple[str, ...], column_types: list[str] | None,
@@ -353,7 +356,7 @@ def pad_batch(x: pa.Array, enc: Encoding, dim: int) -> tuple[np.ndarray, np.ndar
     lengths = x.value_lengths().fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     flat = x.flatten().to_numpy(zero_copy_only=False).astype(np.float64)
     if enc.padded:
-        from sparkmed.kernels.layout import pad_unpadded, unpadded_count
+        from sparkmed.kernels import pad_unpadded, unpadded_count
 
         offsets = np.concatenate([[0], np.cumsum(lengths)])
         counts = unpadded_count(flat, offsets)
@@ -372,3 +375,15 @@ def pad_batch(x: pa.Array, enc: Encoding, dim: int) -> tuple[np.ndarray, np.ndar
                 rows[i] = flat[offsets[i] : offsets[i] + dim]
     ok &= np.isfinite(rows).all(axis=1)
     return np.ascontiguousarray(rows), ok, width
+
+
+def batch_rows(x: pa.Array, enc: Encoding, medoids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows, usable mask, medoids at the batch's width) of an Arrow list batch of features: what every
+    per-row pass over new data (``transform``, ``computeCost``, the silhouettes) hands to a kernel.
+
+    Sparse/set rows are padded to the batch's width (:func:`pad_batch`) and the medoids re-padded to match.
+    """
+    from sparkmed.kernels import repad
+
+    rows, ok, width = pad_batch(x, enc, medoids.shape[1])
+    return rows, ok, (repad(medoids, enc.kind, width) if enc.padded else medoids)

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sparkmed.features import ID, KEY, W, X
-from sparkmed.sampling import SID, U
+from sparkmed.data.features import ID, KEY, W, X
+from sparkmed.data.sampling import SID, U
 
 SAMPLE_RESULT_SCHEMA = (
     "sid int, k int, n_points int, loss double, ok boolean, message string, "
@@ -49,7 +49,7 @@ def sample_seed(seed: int, sid: int) -> int:
 
 def _fit_one(task: SampleTask, sid: int, pdf: pd.DataFrame, first_in_round: bool) -> list[dict]:
     """Fit one sample for k (or every k of ``task.ks``); one result row per k."""
-    from sparkmed.kernels.fit import cluster_points, merge_duplicates, sample_matrix
+    from sparkmed.kernels import cluster_points, merge_duplicates, sample_matrix
 
     pdf = pdf.sort_values([U, KEY], kind="mergesort")
     pdf = pdf.drop_duplicates(KEY, keep="first").head(task.sample_size)

@@ -23,7 +23,6 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pyarrow as pa
 from pyspark import keyword_only
 from pyspark.ml.evaluation import Evaluator
 from pyspark.ml.param import Param, Params, TypeConverters
@@ -31,12 +30,13 @@ from pyspark.ml.param.shared import HasPredictionCol, HasWeightCol
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.columns import col
-from sparkmed.encoding import SET_METRICS, SPARSE_METRICS, Encoding, pad_batch
+from sparkmed.data.columns import col
+from sparkmed.data.encoding import Encoding
+from sparkmed.data.features import FeatureSpec, feature_column
 from sparkmed.errors import InputError
-from sparkmed.features import FeatureSpec, feature_column
-from sparkmed.passes import batch_sums
-from sparkmed.persistence import PersistedParams
+from sparkmed.fit.passes import silhouette_pass
+from sparkmed.kernels import METRICS
+from sparkmed.ml.persistence import PersistedParams
 
 CRITERIA = ("medoidSilhouette", "simplifiedSilhouette")
 
@@ -78,46 +78,23 @@ def silhouette(
         cols.append(col(predictionCol).cast("int").alias("label"))
     cols.append((col(weightCol).cast("double") if weightCol else F.lit(1.0)).alias("w"))
 
-    def per_batch(batch: pa.RecordBatch) -> np.ndarray:
-        from sparkmed.kernels.assign import nearest_two
-        from sparkmed.kernels.layout import repad
-        from sparkmed.kernels.silhouette import medoid_silhouette_samples, simplified_silhouette_samples
-
-        xs, ok, width = pad_batch(batch.column(0), enc, dim)
-        targets = repad(med, enc.kind, width) if enc.padded else med
-        w = batch.column(batch.num_columns - 1).to_numpy(zero_copy_only=False).astype(np.float64)
-        bad_w = ~np.isfinite(w) | (w < 0)
-        if simplified:
-            lab = batch.column(1).fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-            bad_label = (lab < 0) | (lab >= k)
-        else:
-            bad_label = np.zeros(len(w), dtype=bool)
-        use = ok & ~bad_w & ~bad_label
-        if simplified:
-            s = simplified_silhouette_samples(xs[use], targets, lab[use], metric, p=p)
-        else:
-            _, dn, ds = nearest_two(xs[use], targets, metric, p=p)
-            s = medoid_silhouette_samples(dn, ds)
-        wu = w[use]
-        return np.array([float(np.dot(wu, s)), float(wu.sum()), float((~ok).sum()), float(bad_label.sum()),
-                         float(bad_w.sum())])
-
-    sums = batch_sums(dataset.select(*cols), 5, per_batch, f"{criterion} for k={k}")
-    if sums[2]:
-        raise InputError(f"{spec.describe()}: {int(sums[2])} row(s) have null, non-finite or wrongly sized "
+    sums = silhouette_pass(dataset.select(*cols), med, enc, metric, p, simplified=simplified,
+                           description=f"{criterion} for k={k}")
+    if sums.bad_features:
+        raise InputError(f"{spec.describe()}: {sums.bad_features} row(s) have null, non-finite or wrongly sized "
                          f"features (expected dimension {dim})")
-    if sums[3]:
-        raise InputError(f"predictionCol '{predictionCol}': {int(sums[3])} row(s) are null or outside 0..{k - 1}")
-    if sums[4]:
-        raise InputError(f"weightCol '{weightCol}': {int(sums[4])} row(s) are null, NaN or negative")
-    if not sums[1] > 0:
+    if sums.bad_labels:
+        raise InputError(f"predictionCol '{predictionCol}': {sums.bad_labels} row(s) are null or outside 0..{k - 1}")
+    if sums.bad_weights:
+        raise InputError(f"weightCol '{weightCol}': {sums.bad_weights} row(s) are null, NaN or negative")
+    if not sums.total_weight > 0:
         raise InputError("cannot evaluate: the data is empty or its total weight is zero")
-    return float(sums[0] / sums[1])
+    return float(sums.weighted_sum / sums.total_weight)
 
 
 def prediction_metadata(dataset: DataFrame, predictionCol: str) -> dict:
     """The sparkmed metadata ``KMedoidsModel.transform`` put on ``predictionCol`` (medoids, metric, features)."""
-    from sparkmed.estimator import PREDICTION_METADATA_KEY
+    from sparkmed.ml.estimator import PREDICTION_METADATA_KEY
 
     if predictionCol not in dataset.columns:
         raise InputError(f"predictionCol '{predictionCol}' is not a column of the DataFrame")
@@ -125,12 +102,12 @@ def prediction_metadata(dataset: DataFrame, predictionCol: str) -> dict:
     if not meta:
         raise InputError(
             f"column '{predictionCol}' carries no sparkmed medoids: evaluate the output of KMedoidsModel.transform, "
-            "or call sparkmed.evaluation.silhouette(df, medoids, ...) with the medoids"
+            "or call sparkmed.ml.evaluation.silhouette(df, medoids, ...) with the medoids"
         )
     if "medoids" not in meta:
         raise InputError(
             f"the model behind '{predictionCol}' is too large to travel in column metadata (k·d > 1e6): call "
-            "sparkmed.evaluation.silhouette(df, model.medoids(), ...) instead"
+            "sparkmed.ml.evaluation.silhouette(df, model.medoids(), ...) instead"
         )
     return meta
 
@@ -188,10 +165,10 @@ class MedoidSilhouetteEvaluator(Evaluator, HasPredictionCol, HasWeightCol, Persi
 
 
 def checked_metadata(where: str, meta: dict, custom_metrics: dict | None = None) -> dict:
-    """The prediction metadata's fields, each checked (``sparkmed.model_fields``) before use: medoids as a
+    """The prediction metadata's fields, each checked (``sparkmed.ml.model_fields``) before use: medoids as a
     k × dim array, the kernel metric (a custom one only if the user registered it), p, feature columns and
     the encoding. Column metadata travels with any DataFrame, so it is treated as untrusted input."""
-    from sparkmed import model_fields as mf
+    from sparkmed.ml import model_fields as mf
 
     k = mf.integer(where, "k", meta.get("k"), 2, mf.MAX_K)
     dim = mf.integer(where, "dim", meta.get("dim"), 1, mf.MAX_DIM)
@@ -212,12 +189,11 @@ def checked_metadata(where: str, meta: dict, custom_metrics: dict | None = None)
         raise InputError(f"{where}: field 'encoding' is not valid JSON") from None
     kind = enc_raw.get("kind", "dense") if isinstance(enc_raw, dict) else None
     # transform stores the kernel metric for encoded features: map it back to the user-level name to check
-    user = {v: u for table in (SPARSE_METRICS, SET_METRICS) for u, v in table.items()}
-    user_metric = metric if kind in (None, "dense", "gower") else user.get(metric, metric)
+    user_metric = metric if kind in (None, "dense", "gower") or metric not in METRICS else METRICS[metric].selects
     enc = mf.encoding(where, enc_raw, user_metric, dim)
     fn = mf.metric_function(where, metric, custom_metrics)
     if fn is None:
-        from sparkmed.kernels.distances import check_dimension
+        from sparkmed.kernels import check_dimension
 
         try:
             check_dimension(enc.kernel_metric, dim)

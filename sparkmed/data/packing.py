@@ -1,6 +1,6 @@
 """Validation, counting, the distinct-key estimate and packing in ONE pass over the input.
 
-The packing task (``sparkmed.blocks``) already holds every prepared row as numpy on its way into a block, so
+The packing task (``sparkmed.data.blocks``) already holds every prepared row as numpy on its way into a block, so
 it also checks and counts them: null or non-finite feature values, ragged or empty vectors, null/NaN/
 infinite/negative weights, null ids; the row count, the total weight, the largest absolute feature value, and
 a k-minimum-values sketch (Bar-Yossef et al. 2002) of the row keys (and, with an ``idCol``, of the feature
@@ -22,10 +22,10 @@ import pyarrow as pa
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.blocks import BLOCK_SCHEMA, block_row, prepare_store, release
+from sparkmed.data.blocks import BLOCK_SCHEMA, block_row, prepare_store, release
+from sparkmed.data.features import ID, KEY, DataStats, FeatureSpec, W, X, check_unique_ids, validate
+from sparkmed.data.pass_log import full_data_pass
 from sparkmed.errors import InputError
-from sparkmed.features import ID, KEY, DataStats, FeatureSpec, W, X, check_unique_ids, validate
-from sparkmed.passes import full_data_pass
 
 KMV_SIZE = 4096  # sketch size: relative error ~1/sqrt(4096) = 1.6%; exact below 4096 distinct keys
 PH = "_sm_ph"  # hash of the feature values (distinct points when an idCol makes the key the id's hash)
@@ -69,8 +69,11 @@ def _batch_problems(batch: pa.RecordBatch, has_id: bool) -> tuple[int, int, int,
     return bad, min_d, max_d, flat
 
 
-def pack_and_validate(prepared: DataFrame, spec: FeatureSpec, store: str) -> tuple[DataFrame, DataStats]:
-    """Blocks of ``prepared`` (persisted, resident in ``store``) and their statistics: ONE job over the input.
+def pack_and_validate(
+    prepared: DataFrame, spec: FeatureSpec, store: str | None
+) -> tuple[DataFrame, DataStats]:
+    """Blocks of ``prepared`` (persisted, resident in ``store``; None: cached only, every pass then reads the
+    cache) and their statistics: ONE job over the input. The only packing loop of sparkmed.
 
     Raises ``InputError`` (after the job, from ``features.validate``'s messages) on any bad row; the caller
     then owns nothing (the blocks are released and unpersisted here).

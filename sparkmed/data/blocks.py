@@ -34,8 +34,6 @@ import numpy as np
 import pyarrow as pa
 from pyspark.sql import DataFrame
 
-from sparkmed.features import W, X
-
 BLOCK_SCHEMA = "part int, seq int, n int, x binary, w binary, store string"
 INDEX_COLUMNS = ("part", "seq", "n", "store")  # what a pass reads from the JVM when the files are there
 _PREFIX = "sparkmed-blocks-"
@@ -123,32 +121,6 @@ def block_row(
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
-def to_blocks(prepared: DataFrame, dim: int, store: str | None = None) -> DataFrame:
-    """The prepared data (already validated: no nulls, all vectors of length ``dim``) as blocks; lazy.
-
-    With ``store`` (``new_store()``) every block is also written to the executor's resident store. The fit
-    packs with ``pack_pass.pack_and_validate`` instead, which also validates and counts in the same pass."""
-
-    def pack(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        from pyspark import TaskContext
-
-        ctx = TaskContext.get()
-        part = ctx.partitionId() if ctx is not None else 0
-        prepare_store(store)
-        seq = 0
-        for batch in batches:
-            n = batch.num_rows
-            if not n:
-                continue
-            flat = batch.column(0).flatten().to_numpy(zero_copy_only=False)
-            xs = np.ascontiguousarray(flat, dtype=np.float64).reshape(n, dim)
-            ws = np.ascontiguousarray(batch.column(1).to_numpy(zero_copy_only=False), dtype=np.float64)
-            yield block_row(part, seq, xs, ws, store)
-            seq += 1
-
-    return prepared.select(X, W).mapInArrow(pack, BLOCK_SCHEMA)
-
-
 def unpack(batch: pa.RecordBatch, dim: int) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
     """(part, features n × dim, weights n) of every block in an Arrow batch of the blocks DataFrame, zero-copy."""
     names = batch.schema.names
@@ -173,7 +145,7 @@ def resident(
     ns = batch.column(names.index("n")).to_numpy(zero_copy_only=False)
     stores = batch.column(names.index("store")).to_pylist()
     for part, seq, n, store in zip(parts, seqs, ns, stores, strict=True):
-        if not n:  # a block carrying only statistics (``pack_pass``)
+        if not n:  # a block carrying only statistics (``packing``)
             yield int(part), (np.zeros((0, dim)), np.zeros(0))
             continue
         block = None if store is None else read_block(store, int(part), int(seq), int(n), dim)

@@ -16,8 +16,9 @@ import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from sparkmed.encoding import GOWER_TYPES, KINDS, SET_METRICS, SPARSE_METRICS, Encoding
+from sparkmed.data.encoding import GOWER_TYPES, KINDS, LAYOUTS, Encoding
 from sparkmed.errors import InputError
+from sparkmed.kernels import METRICS, PUBLIC_METRICS, kernel_metric_for
 from sparkmed.kernels.custom import CUSTOM_PREFIX, resolve_custom
 
 MAX_K = 1_000_000
@@ -67,8 +68,6 @@ def _tuple(where: str, field: str, value: Any, length: int, item: Callable[[str,
 
 def encoding(where: str, raw: Any, metric: str, dim: int) -> Encoding:
     """The feature encoding of a model, every field checked against the metric and the row width ``dim``."""
-    from sparkmed.kernels.distances import METRICS
-
     field = "encoding"
     if raw is None or raw == {}:
         raw = {"kind": "dense", "kernel_metric": metric}
@@ -84,8 +83,7 @@ def encoding(where: str, raw: Any, metric: str, dim: int) -> Encoding:
     if kind == "dense":  # dense rows are labelled with the metric itself (a registry name or custom:...)
         kernel = metric
     else:
-        expected = {"sparse": SPARSE_METRICS.get(metric), "set": SET_METRICS.get(metric),
-                    "gower": "gower" if metric == "gower" else None}[kind]
+        expected = kernel_metric_for(LAYOUTS[kind], metric)
         if not isinstance(kernel, str) or kernel not in METRICS or kernel != expected:
             raise InputError(f"{where}: field 'encoding.kernel_metric' is {kernel!r:.100} but the model's metric "
                              f"'{metric}' on {kind} features means {expected!r}")
@@ -127,10 +125,7 @@ def metric_function(where: str, metric: str, provided: Mapping[str, Callable] | 
 
 def metric_name(where: str, field: str, value: Any) -> str:
     """A metric name as stored: a registry or user-level name, or ``custom:<module>.<qualname>``."""
-    from sparkmed.kernels.distances import METRICS
-
-    user_level = set(SET_METRICS) | {"gower"}
-    if not isinstance(value, str) or not (value in METRICS or value in user_level or (
+    if not isinstance(value, str) or not (value in METRICS or value in PUBLIC_METRICS or (
             value.startswith(CUSTOM_PREFIX) and len(value) > len(CUSTOM_PREFIX))):
         raise InputError(f"{where}: field '{field}' is {value!r:.200}, not a known metric")
     return value

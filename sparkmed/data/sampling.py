@@ -1,11 +1,12 @@
 """Drawing many seeded random samples of the prepared data in ONE Spark pass.
 
-Membership of a row in sample ``s`` is decided by a uniform number computed from a seeded hash of
-``(seed, s, row key)`` — not from partition position or row order — so the samples, and everything fitted
-on them, are the same whatever the partitioning, the row order or task retries (ALGORITHMS.md,
-"Determinism in Spark"). A row joins sample ``s`` when its number is below an inclusion rate chosen so that
-about ``sample_size + 4·sqrt(sample_size)`` distinct keys qualify; the executor keeps the ``sample_size``
-keys with the smallest numbers (bottom-k sampling), which is exact-size and still partition-independent.
+Membership of a row in sample ``s`` is decided by a uniform number computed from a seeded hash of ``(seed, s,
+row key)`` — not from partition position or row order — so the samples, and everything fitted on them, are the
+same whatever the partitioning, the row order or task retries (the determinism scheme: a result depends only
+on the data, the parameters and the seed). A row joins sample ``s`` when its number is below an inclusion rate
+chosen so that about ``sample_size + 4·sqrt(sample_size)`` distinct keys qualify; the executor keeps the
+``sample_size`` keys with the smallest numbers (bottom-k sampling), which is exact-size and still partition-
+independent.
 Rows sharing a key (identical points without an ``idCol``) are in or out together and are merged into
 one weighted sample point.
 """
@@ -17,7 +18,7 @@ import math
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from sparkmed.features import ID, KEY, W, X
+from sparkmed.data.features import ID, KEY, W, X
 
 SID = "_sm_sid"
 U = "_sm_u"

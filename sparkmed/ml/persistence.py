@@ -16,7 +16,7 @@ the path and what is wrong (missing, foreign class, corrupted JSON, missing or i
 
 Reading never imports, unpickles or evaluates anything the files name: the ``class`` field is compared as
 a string with the class being loaded, the Parquet schema is checked before any row is collected (and at
-most k + 1 rows are), and the model's own fields are checked by ``sparkmed.model_fields``.
+most k + 1 rows are), and the model's own fields are checked by ``sparkmed.ml.model_fields``.
 """
 
 from __future__ import annotations
@@ -94,10 +94,28 @@ class SparkmedWriter(MLWriter):
         session = self.sparkSession
         extra = {"sparkmed": {"formatVersion": FORMAT_VERSION, **self.instance._persisted_metadata()}}
         meta = DefaultParamsWriter._get_metadata_to_save(self.instance, session, extraMetadata=extra)
+        meta = json.dumps({**json.loads(meta), "class": saved_class_name(type(self.instance))}, separators=(",", ":"))
         session.createDataFrame([(meta,)], "value string").coalesce(1).write.text(os.path.join(path, "metadata"))
         rows = self.instance._persisted_rows()
         if rows is not None:
             session.createDataFrame(rows, MEDOID_DATA_SCHEMA).coalesce(1).write.parquet(os.path.join(path, "data"))
+
+
+# Where each class lived before the package layout (sparkmed.estimator, ...): saves of earlier versions name it.
+_EARLIER_MODULES = ("sparkmed.estimator", "sparkmed.evaluation")
+
+
+def saved_class_name(cls: type) -> str:
+    """The ``class`` field written for ``cls``: its public name ``sparkmed.<Name>``, which stays the same when
+    modules move (and which pyspark's Pipeline loader resolves through ``sparkmed``'s lazy exports)."""
+    return f"sparkmed.{cls.__name__}"
+
+
+def accepted_class_names(cls: type) -> tuple[str, ...]:
+    """The ``class`` fields a load of ``cls`` accepts, compared as strings (never imported): the public name,
+    the module path of this version, and the module paths of earlier versions."""
+    return (saved_class_name(cls), f"{cls.__module__}.{cls.__name__}",
+            *(f"{m}.{cls.__name__}" for m in _EARLIER_MODULES))
 
 
 def read_metadata(session: SparkSession, path: str, expected_class: type) -> dict:
@@ -116,10 +134,10 @@ def read_metadata(session: SparkSession, path: str, expected_class: type) -> dic
         meta = json.loads(lines[0][0])
     except json.JSONDecodeError as exc:
         raise InputError(f"'{path}/metadata' is not valid JSON (corrupted?): {exc}") from None
-    want = f"{expected_class.__module__}.{expected_class.__name__}"
+    want = saved_class_name(expected_class)
     if not isinstance(meta, dict) or "class" not in meta:
         raise InputError(f"'{path}/metadata' has no 'class' field: not a Spark ML / sparkmed save")
-    if meta["class"] != want:
+    if meta["class"] not in accepted_class_names(expected_class):
         raise InputError(f"'{path}' holds a {meta['class']}, not a {want}")
     info = meta.get("sparkmed")
     if not isinstance(info, dict) or info.get("formatVersion") != FORMAT_VERSION:
