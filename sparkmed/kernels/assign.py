@@ -366,13 +366,10 @@ def cluster_stats(
 
     O(n k d), parallel over rows.
     """
-    labels, dn, _ = nearest_two(X, M, metric, p=p)
-    k = np.asarray(M).shape[0]
+    labels, dn, ds = nearest_two(X, M, metric, p=p)
     w = check_weights(weights, dn.shape[0])
-    wdn = w * dn
-    sizes = np.bincount(labels, weights=w, minlength=k).astype(np.float64)
-    per = np.bincount(labels, weights=wdn, minlength=k).astype(np.float64)
-    return float(_ordered_sum(wdn)), sizes, per
+    sums = cluster_sums(labels, dn, ds, w, np.asarray(M).shape[0])  # the per-cluster sums of the Spark pass
+    return float(_ordered_sum(w * dn)), sums["sizes"], sums["cluster_costs"]
 
 
 def cluster_sums(
