@@ -16,11 +16,10 @@ from __future__ import annotations
 import copy
 import math
 import re
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import tomllib
 
 from sparkmed.data.encoding import VECTOR_FORMATS
 from sparkmed.errors import InputError

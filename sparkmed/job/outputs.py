@@ -46,7 +46,7 @@ import re
 import shutil
 import socket
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +63,7 @@ def output_marker(command: str) -> dict[str, Any]:
     import sparkmed
 
     return {"sparkmed_output": 1, "version": sparkmed.__version__, "command": command,
-            "created_at": datetime.now(timezone.utc).isoformat()}
+            "created_at": datetime.now(UTC).isoformat()}
 
 
 def is_sparkmed_output(path: Path) -> bool:
@@ -111,7 +111,7 @@ def owner_record() -> dict[str, Any]:
     """Who owns a staging directory or the lock: this process, identified well enough to tell it is dead."""
     pid = os.getpid()
     return {"pid": pid, "host": socket.gethostname(), "boot_id": _boot_id(), "process_start": _process_start(pid),
-            "started_at": datetime.now(timezone.utc).isoformat()}
+            "started_at": datetime.now(UTC).isoformat()}
 
 
 def owner_alive(rec: dict[str, Any]) -> bool | None:

@@ -19,7 +19,7 @@ import logging
 import os
 import platform
 from dataclasses import asdict, is_dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     elif command != "assign":
         report_skip = "disabled (output.report = false)"
 
-    started = datetime.now(timezone.utc)
+    started = datetime.now(UTC)
     staging = Staging(out, outc["overwrite"], marker=output_marker(command))
     log.info("staging output in %s", staging.dir)
     phases = Phases()
@@ -164,7 +164,7 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
             "spark": {"master": spark.conf.get("spark.master", None), "app_id": spark.conf.get("spark.app.id", None),
                       "submitted": submitted},
             "versions": versions(spark),
-            "started_at": started.isoformat(), "finished_at": datetime.now(timezone.utc).isoformat(),
+            "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
             "config": cfg,
         })
         write_json(staging.dir / "metrics.json", redact(metrics, secrets))
