@@ -61,7 +61,7 @@ import pandas as pd
 display(pd.DataFrame({"medoid id": model.medoidIds(), "size": s.clusterSizes, "cost": s.clusterCosts}))
 display(model.medoidRows(df))  # (the medoids' original rows)
 
-from sparkmed.evaluation import MedoidSilhouetteEvaluator
+from sparkmed import MedoidSilhouetteEvaluator
 
 predictions = model.transform(df)
 print("medoid silhouette (evaluator):", MedoidSilhouetteEvaluator().evaluate(predictions))
