@@ -72,6 +72,21 @@ def test_transform_matches_naive_nearest_medoid(blob_df, blob_data):
     assert model.predict(blob_data[0]) == labels[0]
 
 
+def test_transform_gives_nulls_for_unusable_rows_in_the_same_batch(spark, blob_df, blob_data):
+    """Null, NaN, infinite and wrongly sized rows next to good rows in one Arrow batch: null prediction and
+    distance for those rows (they never reach the kernel, which refuses NaN), exact answers for the rest."""
+    model = KMedoids(k=5, seed=1, refinePasses=2, distanceCol="dist").fit(blob_df)
+    good = blob_data[:6]
+    rows = [(0, good[0].tolist()), (1, None), (2, [np.nan] * blob_data.shape[1]), (3, good[1].tolist()),
+            (4, [np.inf] + good[2][1:].tolist()), (5, good[3][:-1].tolist()), (6, good[4].tolist())]
+    df = spark.createDataFrame(rows, "id long, features array<double>").coalesce(1)
+    out = model.transform(df).orderBy("id").collect()
+    labels, dist = naive_nearest(good[[0, 1, 4]], model.medoids())
+    assert [r["prediction"] for r in out] == [labels[0], None, None, labels[1], None, None, labels[2]]
+    assert [r["dist"] is None for r in out] == [False, True, True, False, True, True, False]
+    np.testing.assert_allclose([out[i]["dist"] for i in (0, 3, 6)], dist, rtol=1e-12)
+
+
 def test_heavy_duplicates_and_k_equal_distinct(spark):
     rng = np.random.default_rng(0)
     distinct = rng.normal(size=(6, 3))

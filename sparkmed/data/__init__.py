@@ -11,3 +11,7 @@
 - ``sampling``: seeded, partitioning-independent sample membership.
 - ``pass_log``: Spark job descriptions and the record of full-data passes (what the structure tests count).
 """
+
+from sparkmed.spark_compat import pyspark_version
+
+pyspark_version()  # a clear ImportError when pyspark is missing or older than 3.5

@@ -7,3 +7,7 @@
   typed result.
 - ``refine``: exact full-data swap passes that improve the best medoid set.
 """
+
+from sparkmed.spark_compat import pyspark_version
+
+pyspark_version()  # a clear ImportError when pyspark is missing or older than 3.5

@@ -19,6 +19,7 @@ from pyspark.sql import functions as F
 from sparkmed.data.encoding import Encoding, batch_rows
 from sparkmed.data.pass_log import full_data_pass
 from sparkmed.fit.pass_engine import SumLayout, batch_sums, partition_sums
+from sparkmed.spark_compat import arrow_batch_udf
 
 
 @dataclass(frozen=True)
@@ -179,26 +180,30 @@ def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float
                   encoding: Encoding | None = None) -> F.Column:
     """Column expression: struct(prediction int, distance double) of each row's nearest medoid.
 
-    An Arrow UDF (what ``transform`` adds, and what ``cost_pass`` sums): the ``array<double>`` features
-    arrive as an Arrow list array (sparse/set rows unpadded, padded per batch by ``encoding.batch_rows``);
-    rows with null or non-finite features get nulls.
+    An Arrow UDF (what ``transform`` adds, and what ``cost_pass`` sums; ``spark_compat.arrow_batch_udf`` picks
+    how it runs on each pyspark line): the ``array<double>`` features arrive as an Arrow list array
+    (sparse/set rows unpadded, padded per batch by ``encoding.batch_rows``); rows with null or non-finite
+    features get nulls.
     """
     med = np.ascontiguousarray(medoids, dtype=np.float64)
     enc = encoding or Encoding()
 
-    @F.arrow_udf("struct<prediction:int,distance:double>")
     def assign(x: pa.Array) -> pa.Array:
         from sparkmed.kernels import nearest_two
 
         rows, ok, targets = batch_rows(x, enc, med)
-        labels, dn, _ = nearest_two(rows, targets, metric, p=p)
+        labels, dn = np.zeros(len(ok), dtype=np.int64), np.zeros(len(ok))
+        if ok.all():
+            labels, dn, _ = nearest_two(rows, targets, metric, p=p)
+        elif ok.any():  # unusable rows (null, wrong size, NaN/inf) never reach the kernel, which refuses them
+            labels[ok], dn[ok], _ = nearest_two(rows[ok], targets, metric, p=p)
         mask = pa.array(~ok)
         return pa.StructArray.from_arrays(
             [pa.array(labels.astype(np.int32), mask=~ok), pa.array(dn, mask=~ok)],
             names=["prediction", "distance"], mask=mask if not ok.all() else None,
         )
 
-    return assign(features)
+    return arrow_batch_udf("struct<prediction:int,distance:double>", assign)(features)
 
 
 def cost_pass(dataset: DataFrame, features: F.Column, weight: F.Column, medoids: np.ndarray, metric: str,

@@ -8,3 +8,7 @@ secrets out of everything the job writes or logs) and ``run`` (the three command
 output's lock, its ``_SPARKMED_OUTPUT`` marker and the clean-up of what killed runs left behind.
 Nothing here is imported by the library itself: pyspark.ml users never pay for it.
 """
+
+from sparkmed.spark_compat import pyspark_version
+
+pyspark_version()  # a clear ImportError when pyspark is missing or older than 3.5

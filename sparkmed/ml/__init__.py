@@ -7,3 +7,7 @@
 - ``select_k``: fits for several k sharing one preparation and one set of samples.
 - ``persistence`` / ``model_fields``: saving and loading; every loaded field is checked, nothing imported.
 """
+
+from sparkmed.spark_compat import pyspark_version
+
+pyspark_version()  # a clear ImportError when pyspark is missing or older than 3.5

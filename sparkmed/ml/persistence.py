@@ -62,8 +62,11 @@ def path_exists(session: SparkSession, path: str) -> bool:
 def delete_path(session: SparkSession, path: str) -> None:
     """Recursively delete ``path`` the way Spark ML's ``overwrite()`` does, in classic and Connect mode."""
     if is_connect(session):
-        from pyspark.ml.connect.readwrite import RemoteMLWriter
-
+        try:  # pyspark >= 4.0; a 3.5 Connect client has no way to delete a path through the server
+            from pyspark.ml.connect.readwrite import RemoteMLWriter
+        except ImportError:
+            raise InputError(f"write().overwrite() of {path!r} through Spark Connect needs pyspark >= 4.0: remove "
+                             "the old model first, or save it to a new path") from None
         RemoteMLWriter.handleOverwrite(path, True)
         return
     from pyspark.ml.wrapper import JavaWrapper
