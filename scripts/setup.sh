@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Create .venv (if missing) and install sparkmed with its test dependencies into it.
-# Needs only python3 (>= 3.10) and, for Spark, a Java 17 runtime on PATH.
+# Needs only python3 (3.11: the version pyproject.toml declares) and, for Spark, a Java 17 runtime on PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
