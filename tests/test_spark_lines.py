@@ -28,6 +28,7 @@ CHILD_TESTS = [
     "tests/test_cli_local.py",
     "tests/test_faults.py::test_executor_killed_mid_fit_gives_identical_result",
     "tests/test_example_notebook.py",
+    "tests/test_spark_compat.py",
     "tests/spark_lines",
 ]
 CONNECT_TESTS = ["tests/test_connect.py"]  # 4.x wheels ship the Connect server; 3.5's is on Maven, not reachable here
