@@ -76,17 +76,11 @@ def arrow_batch_udf(return_type: str, fn: Callable, *, arrow_udf: bool | None = 
         return F.arrow_udf(via_arrow, return_type)
 
     features = pa.list_(pa.float64())
+    nullable = {pa.int32(): pd.Int32Dtype(), pa.float64(): pd.Float64Dtype()}.get  # nulls stay nulls
 
     def via_pandas(s: pd.Series) -> pd.DataFrame:
         out = fn(pa.array(s, type=features, from_pandas=False))  # NaN stays NaN (the function flags it)
-        return pd.DataFrame({
-            out.type.field(i).name: out.field(i).to_pandas(types_mapper=pd.ArrowDtype).astype(_nullable(out.field(i)))
-            for i in range(out.type.num_fields)
-        })
+        return pd.DataFrame({out.type.field(i).name: out.field(i).to_pandas(types_mapper=nullable)
+                             for i in range(out.type.num_fields)})
 
     return F.pandas_udf(via_pandas, return_type)
-
-
-def _nullable(a: pa.Array) -> str:
-    """The pandas nullable dtype that carries an Arrow int32/float64 column, nulls included."""
-    return "Int32" if pa.types.is_int32(a.type) else "Float64" if pa.types.is_float64(a.type) else "object"

@@ -192,11 +192,12 @@ def assign_column(features: F.Column, medoids: np.ndarray, metric: str, p: float
         from sparkmed.kernels import nearest_two
 
         rows, ok, targets = batch_rows(x, enc, med)
-        labels, dn = np.zeros(len(ok), dtype=np.int64), np.zeros(len(ok))
         if ok.all():
             labels, dn, _ = nearest_two(rows, targets, metric, p=p)
-        elif ok.any():  # unusable rows (null, wrong size, NaN/inf) never reach the kernel, which refuses them
-            labels[ok], dn[ok], _ = nearest_two(rows[ok], targets, metric, p=p)
+        else:  # unusable rows (null, wrong size, NaN/inf) never reach the kernel, which refuses them
+            labels, dn = np.zeros(len(ok), dtype=np.int64), np.zeros(len(ok))
+            if ok.any():
+                labels[ok], dn[ok], _ = nearest_two(rows[ok], targets, metric, p=p)
         mask = pa.array(~ok)
         return pa.StructArray.from_arrays(
             [pa.array(labels.astype(np.int32), mask=~ok), pa.array(dn, mask=~ok)],
