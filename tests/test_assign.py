@@ -176,9 +176,10 @@ def test_large_offset_accuracy():
 
 def test_deterministic_across_thread_counts():
     rng = np.random.default_rng(9)
-    X = rng.normal(size=(5 * asg.CHUNK_ROWS + 3, 8))
+    X = rng.normal(size=(25 * asg.CHUNK_ROWS + 3, 8))
     w = rng.uniform(0, 5, X.shape[0])
     C = rng.normal(size=(3, 7, 8))
+    assert asg.use_parallel(X.shape[0], 21, 8) == (numba.get_num_threads() > 1)  # both drivers compared
     before = numba.get_num_threads()
     try:
         res = []

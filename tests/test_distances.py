@@ -466,3 +466,25 @@ def test_metric_properties(name, data):
         assert dab <= 1.0
     if name == "sparse_cosine":
         assert dab <= 2.0
+
+
+def test_serial_and_parallel_drivers_give_identical_matrices():
+    """Executors run one numba thread (serial drivers), the driver several (parallel ones above
+    PARALLEL_MIN_WORK terms): every entry must be the same bits either way."""
+    import numba
+
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(1100, 8))
+    Y = X[:500]
+    assert 1100 * 1100 * 8 // 2 >= block_engine.PARALLEL_MIN_WORK <= 1100 * 500 * 8
+    before = numba.get_num_threads()
+    try:
+        res = []
+        for t in sorted({1, before}):
+            numba.set_num_threads(t)
+            res.append((matrix.pairwise(X, "euclidean"), matrix.cross(X, Y, "manhattan")))
+    finally:
+        numba.set_num_threads(before)
+    for got in res[1:]:
+        np.testing.assert_array_equal(got[0], res[0][0])
+        np.testing.assert_array_equal(got[1], res[0][1])

@@ -25,6 +25,7 @@ import numpy as np
 from sparkmed.kernels import custom
 from sparkmed.kernels.block_engine import (
     BLOCK_ROWS,
+    PARALLEL_MIN_WORK,
     TARGET_TILE,
     finalize_reduced,
     load_block,
@@ -111,10 +112,11 @@ def block_nearest_two(
         update_two(buf, j1 - j0, j0, best, second, arg)
 
 
-def use_parallel(n: int) -> bool:
-    """Whether a kernel over ``n`` rows should use its parallel driver: only with more than one chunk
-    and more than one numba thread (a tiny call then costs no thread-pool round trip)."""
-    return n > CHUNK_ROWS and numba.get_num_threads() > 1
+def use_parallel(n: int, targets: int = 1, d: int = 1) -> bool:
+    """Whether a kernel over ``n`` rows, ``targets`` targets in ``d`` dimensions should use its parallel
+    driver: only with more than one chunk, more than one numba thread and at least
+    :data:`PARALLEL_MIN_WORK` terms.  Both drivers give bit-identical results."""
+    return n > CHUNK_ROWS and numba.get_num_threads() > 1 and n * targets * d >= PARALLEL_MIN_WORK
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -291,7 +293,7 @@ def nearest_two(
     labels = np.empty(n, dtype=np.int64)
     dn = np.empty(n, dtype=np.float64)
     ds = np.empty(n, dtype=np.float64)
-    kernel = _nearest_two_par if use_parallel(n) else _nearest_two_ser
+    kernel = _nearest_two_par if use_parallel(n, B.shape[0], A.shape[1]) else _nearest_two_ser
     kernel(code, A, B, float(p), labels, dn, ds)
     return labels, dn, ds
 
@@ -345,7 +347,7 @@ def score_candidates(
         return custom.score_candidates(metric, A, flat.reshape(c, k, d), check_weights(weights, A.shape[0]))
     code = resolve_metric(metric, p, A.shape[1])
     w = check_weights(weights, A.shape[0])
-    kernel = _score_par if use_parallel(A.shape[0]) else _score_ser
+    kernel = _score_par if use_parallel(A.shape[0], c * k, d) else _score_ser
     return kernel(code, A, np.ascontiguousarray(flat), k, float(p), w)
 
 

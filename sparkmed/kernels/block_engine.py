@@ -53,6 +53,11 @@ BLOCK_ROWS = 64
 TARGET_TILE = 128
 """Targets per tile: bounds the (tile, BLOCK_ROWS) float64 scratch of a block to 64 KiB."""
 
+PARALLEL_MIN_WORK = 1 << 22
+"""Distance terms (rows x targets x d) below which a kernel runs its serial driver: ~4 ms of work, where
+threads gain a few ms and the parallel driver's first compile costs 4x the serial one's (the Spark
+driver's small candidate-pool calls would otherwise compile it on every fresh cluster)."""
+
 
 @numba.njit(cache=True, fastmath=False)
 def prepare_targets(code: int, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -1,6 +1,7 @@
 """Dissimilarity matrices of points: the dense symmetric :func:`pairwise` and the rectangular :func:`cross`.
 
-Both run the block engine (:mod:`sparkmed.kernels.block_engine`) in parallel over row blocks and finalise
+Both run the block engine (:mod:`sparkmed.kernels.block_engine`) over row blocks (in parallel when numba
+has more than one thread; Spark executors run one) and finalise
 every reduced value, so each entry is bit-identical to the scalar metric.  ``pairwise`` computes each
 unordered pair once, O(n^2 d / 2), and mirrors it; ``cross`` is O(n m d).  A callable ``metric`` (a user's
 numba function) is routed to :mod:`sparkmed.kernels.custom`.
@@ -14,6 +15,7 @@ import numpy as np
 from sparkmed.kernels import custom
 from sparkmed.kernels.block_engine import (
     BLOCK_ROWS,
+    PARALLEL_MIN_WORK,
     TARGET_TILE,
     finalize_reduced,
     load_block,
@@ -49,12 +51,14 @@ def _pairwise_upper_block(
         out[i0 + r, i0 + r] = 0.0
 
 
-@numba.njit(cache=True, parallel=True, fastmath=False)
+@numba.njit(cache=True, fastmath=False)
 def _mirror_upper(out: np.ndarray) -> None:
-    """Copy the strict upper triangle of square ``out`` onto the lower one, in cache-sized tiles."""
+    """Copy the strict upper triangle of square ``out`` onto the lower one, in cache-sized tiles.
+
+    Serial: a memory-bound copy of n^2/2 entries, which threads barely speed up."""
     n = out.shape[0]
     nt = (n + _TILE - 1) // _TILE
-    for bi in numba.prange(nt):
+    for bi in range(nt):
         i0 = bi * _TILE
         i1 = min(n, i0 + _TILE)
         for bj in range(bi + 1):
@@ -81,25 +85,51 @@ def _pairwise_kernel(code: int, X: np.ndarray, p: float, out: np.ndarray) -> Non
     _mirror_upper(out)
 
 
+@numba.njit(cache=True, fastmath=False)
+def _pairwise_serial(code: int, X: np.ndarray, p: float, out: np.ndarray) -> None:
+    """:func:`_pairwise_kernel` on one thread: the same entries (each is computed independently), without
+    the parallel runtime, which doubles the compile time. O(n^2 d / 2)."""
+    n = X.shape[0]
+    Xp, aux = prepare_targets(code, X)
+    for b in range((n + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _pairwise_upper_block(code, X, Xp, aux, p, b, out)
+    _mirror_upper(out)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _cross_block(
+    code: int, X: np.ndarray, Y: np.ndarray, Yp: np.ndarray, aux: np.ndarray, p: float, b: int, out: np.ndarray
+) -> None:
+    """Rows ``i`` of block ``b``: ``out[i, j] = d(X[i], Y[j])`` for every target. O(BLOCK_ROWS m d)."""
+    n, d = X.shape
+    m = Y.shape[0]
+    i0 = b * BLOCK_ROWS
+    nr = min(BLOCK_ROWS, n - i0)
+    XbT, xaux = new_block(d)
+    buf = np.empty((TARGET_TILE, BLOCK_ROWS), dtype=np.float64)
+    load_block(code, X, i0, nr, XbT, xaux)
+    for j0 in range(0, m, TARGET_TILE):
+        j1 = min(m, j0 + TARGET_TILE)
+        reduced_block(code, X, i0, nr, XbT, xaux, Y, Yp, aux, p, j0, j1, buf)
+        for r in range(nr):
+            for j in range(j0, j1):
+                out[i0 + r, j] = finalize_reduced(code, buf[j - j0, r], p)
+
+
 @numba.njit(cache=True, parallel=True, fastmath=False)
 def _cross_kernel(code: int, X: np.ndarray, Y: np.ndarray, p: float, out: np.ndarray) -> None:
     """Rectangular dissimilarities ``out[i, j] = d(X[i], Y[j])``. O(n m d), parallel over row blocks."""
-    n, d = X.shape
-    m = Y.shape[0]
     Yp, aux = prepare_targets(code, Y)
-    nb = (n + BLOCK_ROWS - 1) // BLOCK_ROWS
-    for b in numba.prange(nb):
-        i0 = b * BLOCK_ROWS
-        nr = min(BLOCK_ROWS, n - i0)
-        XbT, xaux = new_block(d)
-        buf = np.empty((TARGET_TILE, BLOCK_ROWS), dtype=np.float64)
-        load_block(code, X, i0, nr, XbT, xaux)
-        for j0 in range(0, m, TARGET_TILE):
-            j1 = min(m, j0 + TARGET_TILE)
-            reduced_block(code, X, i0, nr, XbT, xaux, Y, Yp, aux, p, j0, j1, buf)
-            for r in range(nr):
-                for j in range(j0, j1):
-                    out[i0 + r, j] = finalize_reduced(code, buf[j - j0, r], p)
+    for b in numba.prange((X.shape[0] + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _cross_block(code, X, Y, Yp, aux, p, b, out)
+
+
+@numba.njit(cache=True, fastmath=False)
+def _cross_serial(code: int, X: np.ndarray, Y: np.ndarray, p: float, out: np.ndarray) -> None:
+    """:func:`_cross_kernel` on one thread (same entries). O(n m d)."""
+    Yp, aux = prepare_targets(code, Y)
+    for b in range((X.shape[0] + BLOCK_ROWS - 1) // BLOCK_ROWS):
+        _cross_block(code, X, Y, Yp, aux, p, b, out)
 
 
 def pairwise(
@@ -107,8 +137,9 @@ def pairwise(
 ) -> np.ndarray:
     """Dense ``(n, n)`` dissimilarity matrix of the rows of ``X`` (float32 by default).
 
-    Parallel over rows; each unordered pair is computed once (in float64) and mirrored, and the diagonal
-    is exactly zero.  Cost O(n^2 d / 2), memory n^2 * itemsize.
+    Parallel over rows from :data:`~sparkmed.kernels.block_engine.PARALLEL_MIN_WORK` terms on; each
+    unordered pair is computed once (in float64) and mirrored, and the diagonal is exactly zero.
+    Cost O(n^2 d / 2), memory n^2 * itemsize.
 
     Raises:
         ValueError: unknown metric, bad ``p``/dimension/dtype, or ``X`` not a finite 2-D array.
@@ -118,7 +149,9 @@ def pairwise(
     A = as_points(X, "X")
     code = resolve_metric(metric, p, A.shape[1])
     out = np.empty((A.shape[0], A.shape[0]), dtype=check_dtype(dtype))
-    _pairwise_kernel(code, A, float(p), out)
+    n, d = A.shape
+    parallel = n > BLOCK_ROWS and numba.get_num_threads() > 1 and n * n * d // 2 >= PARALLEL_MIN_WORK
+    (_pairwise_kernel if parallel else _pairwise_serial)(code, A, float(p), out)
     return out
 
 
@@ -138,5 +171,6 @@ def cross(
     check_same_dim(A, B, "X", "Y")
     code = resolve_metric(metric, p, A.shape[1])
     out = np.empty((A.shape[0], B.shape[0]), dtype=check_dtype(dtype))
-    _cross_kernel(code, A, B, float(p), out)
+    parallel = A.shape[0] > BLOCK_ROWS and numba.get_num_threads() > 1 and out.size * A.shape[1] >= PARALLEL_MIN_WORK
+    (_cross_kernel if parallel else _cross_serial)(code, A, B, float(p), out)
     return out
