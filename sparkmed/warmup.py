@@ -2,9 +2,9 @@
 
 numba compiles a kernel on its first call in every fresh Python process and, with ``cache=True``, stores the
 machine code next to the sources (or in ``NUMBA_CACHE_DIR``). Measured here on an empty cache: a Euclidean fit
-compiles ~60 s of kernels in each Python worker (sample matrix 26 s, swap deltas 20 s, FasterPAM 7 s, scoring
-4 s, assignment 3 s); with the cache, the same calls load in ~1 s. A fresh cluster whose installation was
-never warmed pays the compile in its first fit.
+compiles ~50 s of kernels in each Python worker (swap deltas 19 s, sample matrix 18 s, scoring 6 s, FasterPAM
+3-5 s) and ~12 s on the driver; with the cache, the same calls load in ~1 s. A fresh cluster whose
+installation was never warmed pays the compile in its first fit.
 
 ``warmup`` runs a small real fit through local Spark — the same code paths, argument types and single-thread
 serial kernels as the executors — plus ``transform``, ``computeCost`` and the evaluator, for each requested
