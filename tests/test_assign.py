@@ -17,7 +17,7 @@ from naive_metrics import (
 from scipy.spatial.distance import cdist
 
 from sparkmed.kernels import assign as asg
-from sparkmed.kernels.block_engine import BLOCK_ROWS, TARGET_TILE
+from sparkmed.kernels.block_engine import BLOCK_ROWS, TARGET_TILE, use_parallel
 from sparkmed.kernels.dispatch import distance
 from sparkmed.kernels.metrics import METRIC_NAMES, metric_code
 
@@ -179,7 +179,8 @@ def test_deterministic_across_thread_counts():
     X = rng.normal(size=(25 * asg.CHUNK_ROWS + 3, 8))
     w = rng.uniform(0, 5, X.shape[0])
     C = rng.normal(size=(3, 7, 8))
-    assert asg.use_parallel(X.shape[0], 21, 8) == (numba.get_num_threads() > 1)  # both drivers compared
+    # with more than one thread, the parallel driver really runs: both drivers are compared
+    assert use_parallel(X.shape[0], X.shape[0] * 21 * 8, asg.CHUNK_ROWS) == (numba.get_num_threads() > 1)
     before = numba.get_num_threads()
     try:
         res = []

@@ -25,13 +25,13 @@ import numpy as np
 from sparkmed.kernels import custom
 from sparkmed.kernels.block_engine import (
     BLOCK_ROWS,
-    PARALLEL_MIN_WORK,
     TARGET_TILE,
     finalize_reduced,
     load_block,
     new_block,
     prepare_targets,
     reduced_block,
+    use_parallel,
 )
 from sparkmed.kernels.checks import as_points, check_same_dim, check_weights
 from sparkmed.kernels.metrics import resolve_metric
@@ -110,13 +110,6 @@ def block_nearest_two(
         j1 = min(k, j0 + TARGET_TILE)
         reduced_block(code, X, i0, nr, XbT, xaux, M, Mp, aux, p, j0, j1, buf)
         update_two(buf, j1 - j0, j0, best, second, arg)
-
-
-def use_parallel(n: int, targets: int = 1, d: int = 1) -> bool:
-    """Whether a kernel over ``n`` rows, ``targets`` targets in ``d`` dimensions should use its parallel
-    driver: only with more than one chunk, more than one numba thread and at least
-    :data:`PARALLEL_MIN_WORK` terms.  Both drivers give bit-identical results."""
-    return n > CHUNK_ROWS and numba.get_num_threads() > 1 and n * targets * d >= PARALLEL_MIN_WORK
 
 
 @numba.njit(cache=True, fastmath=False)
@@ -293,7 +286,7 @@ def nearest_two(
     labels = np.empty(n, dtype=np.int64)
     dn = np.empty(n, dtype=np.float64)
     ds = np.empty(n, dtype=np.float64)
-    kernel = _nearest_two_par if use_parallel(n, B.shape[0], A.shape[1]) else _nearest_two_ser
+    kernel = _nearest_two_par if use_parallel(n, n * B.shape[0] * A.shape[1], CHUNK_ROWS) else _nearest_two_ser
     kernel(code, A, B, float(p), labels, dn, ds)
     return labels, dn, ds
 
@@ -347,7 +340,7 @@ def score_candidates(
         return custom.score_candidates(metric, A, flat.reshape(c, k, d), check_weights(weights, A.shape[0]))
     code = resolve_metric(metric, p, A.shape[1])
     w = check_weights(weights, A.shape[0])
-    kernel = _score_par if use_parallel(A.shape[0], c * k, d) else _score_ser
+    kernel = _score_par if use_parallel(A.shape[0], A.shape[0] * c * k * d, CHUNK_ROWS) else _score_ser
     return kernel(code, A, np.ascontiguousarray(flat), k, float(p), w)
 
 

@@ -59,6 +59,13 @@ threads gain a few ms and the parallel driver's first compile costs 4x the seria
 driver's small candidate-pool calls would otherwise compile it on every fresh cluster)."""
 
 
+def use_parallel(rows: int, terms: int, unit_rows: int) -> bool:
+    """Whether a kernel should run its parallel driver: more than one ``unit_rows`` task of rows, more than
+    one numba thread (Spark executors run one) and at least :data:`PARALLEL_MIN_WORK` distance ``terms``.
+    Both drivers of every kernel give bit-identical results."""
+    return rows > unit_rows and numba.get_num_threads() > 1 and terms >= PARALLEL_MIN_WORK
+
+
 @numba.njit(cache=True, fastmath=False)
 def prepare_targets(code: int, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Float64 copy of the targets ``Y`` (m, d) for :func:`reduced_block`. O(m d).

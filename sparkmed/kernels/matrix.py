@@ -15,13 +15,13 @@ import numpy as np
 from sparkmed.kernels import custom
 from sparkmed.kernels.block_engine import (
     BLOCK_ROWS,
-    PARALLEL_MIN_WORK,
     TARGET_TILE,
     finalize_reduced,
     load_block,
     new_block,
     prepare_targets,
     reduced_block,
+    use_parallel,
 )
 from sparkmed.kernels.checks import as_points, check_dtype, check_same_dim
 from sparkmed.kernels.metrics import resolve_metric
@@ -150,8 +150,8 @@ def pairwise(
     code = resolve_metric(metric, p, A.shape[1])
     out = np.empty((A.shape[0], A.shape[0]), dtype=check_dtype(dtype))
     n, d = A.shape
-    parallel = n > BLOCK_ROWS and numba.get_num_threads() > 1 and n * n * d // 2 >= PARALLEL_MIN_WORK
-    (_pairwise_kernel if parallel else _pairwise_serial)(code, A, float(p), out)
+    kernel = _pairwise_kernel if use_parallel(n, n * n * d // 2, BLOCK_ROWS) else _pairwise_serial
+    kernel(code, A, float(p), out)
     return out
 
 
@@ -171,6 +171,6 @@ def cross(
     check_same_dim(A, B, "X", "Y")
     code = resolve_metric(metric, p, A.shape[1])
     out = np.empty((A.shape[0], B.shape[0]), dtype=check_dtype(dtype))
-    parallel = A.shape[0] > BLOCK_ROWS and numba.get_num_threads() > 1 and out.size * A.shape[1] >= PARALLEL_MIN_WORK
-    (_cross_kernel if parallel else _cross_serial)(code, A, B, float(p), out)
+    kernel = _cross_kernel if use_parallel(A.shape[0], out.size * A.shape[1], BLOCK_ROWS) else _cross_serial
+    kernel(code, A, B, float(p), out)
     return out
