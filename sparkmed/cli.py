@@ -35,7 +35,7 @@ def _demo(args: argparse.Namespace) -> int:
     x = centres[labels] + rng.normal(size=(args.rows, args.dim))
     print(f"sparkmed demo: {args.rows} rows, d={args.dim}, {args.k} Gaussian blobs (seed {args.seed})")
     t0 = time.perf_counter()
-    spark = local_session(args.master, "sparkmed-demo")
+    spark = local_session(args.master, "sparkmed-demo", quiet_start=True)
     print(f"Spark {spark.version} session ({args.master}) in {time.perf_counter() - t0:.1f} s")
     pdf = pd.DataFrame({"id": np.arange(args.rows), "features": list(x)})
     df = spark.createDataFrame(pdf).repartition(4).cache()
@@ -105,7 +105,8 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
                        help="import MODULE (your choice) and use its numba functions as custom metrics the model "
                             "names, repeatable (assign.trust_modules)")
     p.add_argument("--log-level", default=argparse.SUPPRESS, help="sparkmed log level (default INFO)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress lines")
+    p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
+    p.add_argument("--json", action="store_true", help="print metrics.json on stdout when the run succeeds")
     return p
 
 
@@ -169,6 +170,17 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
         return 1
     if handler is not None:
         handler.finish()
+    if getattr(args, "json", False):
+        from pathlib import Path
+
+        sys.stdout.write((Path(metrics["output"]) / "metrics.json").read_text() + "\n")
+    if args.quiet:
+        return 0
+    if handler is not None and handler.tty:
+        from sparkmed.job.summary import print_table
+
+        print_table(metrics, sys.stderr, lambda v: redact(v, secrets | LOG_FILTER.secrets))
+        return 0
     summary = f"k={metrics['k']} n={metrics['n']} cost={metrics['cost']:.6g}"
     if metrics.get("silhouette") is not None:
         summary += f" silhouette={metrics['silhouette']:.4f}"

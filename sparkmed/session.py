@@ -22,6 +22,23 @@ QUICK_JVM = "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
 QUICK_JVM_ENV = "SPARKMED_QUICK_JVM"
 
 
+def console_log4j_option() -> str:
+    """``-Dlog4j2.configurationFile=...`` for sparkmed's own console configuration (``sparkmed/conf``):
+    Spark's warnings stay, its start-up notes go."""
+    from importlib.resources import files
+
+    path = files("sparkmed") / "conf" / "log4j2-console.properties"
+    return f"-Dlog4j2.configurationFile=file:{path}"
+
+
+def with_java_option(conf: dict[str, str], option: str) -> dict[str, str]:
+    """``conf`` with ``option`` appended to ``spark.driver.extraJavaOptions`` (the caller's options kept)."""
+    out = dict(conf)
+    current = out.get("spark.driver.extraJavaOptions", "").strip()
+    out["spark.driver.extraJavaOptions"] = f"{current} {option}".strip()
+    return out
+
+
 def local_session(
     master: str = "local[2]",
     app_name: str = "sparkmed",
@@ -30,12 +47,14 @@ def local_session(
     driver_memory: str | None = None,
     extra_conf: dict[str, str] | None = None,
     quick_start: bool | None = None,
+    quiet_start: bool = False,
 ) -> SparkSession:
     """Start (or reuse) a local SparkSession bound to 127.0.0.1 with the UI off.
 
     Executors' Python is this interpreter (``PYSPARK_PYTHON``), Arrow fallbacks are disabled so Arrow
     problems surface instead of silently running slow paths. ``quick_start`` (default: the environment
     variable ``SPARKMED_QUICK_JVM=1``) starts the JVM with the cheap JIT tier only: for tests, never for work.
+    ``quiet_start`` uses sparkmed's console log4j2 configuration (:func:`console_log4j_option`).
     """
     if quick_start is None:
         quick_start = os.environ.get(QUICK_JVM_ENV) == "1"
@@ -53,11 +72,14 @@ def local_session(
         .config("spark.driver.host", "127.0.0.1")
         .config("spark.driver.bindAddress", "127.0.0.1")
     )
+    conf = dict(extra_conf or {})
     if quick_start:
-        builder = builder.config("spark.driver.extraJavaOptions", QUICK_JVM)
+        conf = with_java_option(conf, QUICK_JVM)
+    if quiet_start:
+        conf = with_java_option(conf, console_log4j_option())
     if driver_memory:
         builder = builder.config("spark.driver.memory", driver_memory)
-    for key, value in (extra_conf or {}).items():
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")

@@ -1,9 +1,18 @@
-"""Console progress for the job: one updating line with a bar on a TTY, plain timestamped log lines otherwise.
+"""Console output of the job: a live progress bar on a terminal, plain timestamped lines otherwise.
 
 The fit announces its phases on the ``sparkmed.progress`` logger ("phase round 2 done in 3.1 s"); the job adds
-its own phases (session, read, write ...) on the same logger. Logs are what CI and spark-submit capture, so
-off a TTY nothing is redrawn. Every handler that carries sparkmed's lines gets ``redact.LOG_FILTER``: no
-secret from the config (or a URI's user-info) reaches the console or a captured log.
+its own phases (session, read, write ...) on the same logger.
+
+- **On a terminal** (stderr is a TTY) the display belongs to `rich <https://github.com/Textualize/rich>`_:
+  one :class:`rich.progress.Progress` bar (phases done / expected, elapsed, estimate, the last phase) and a
+  :class:`rich.logging.RichHandler` on the same console for every other log record, so records print *above*
+  the bar and never inside it.  rich is used instead of a hand-drawn ``\\r`` line because the hand-drawn one
+  glued log lines to the bar and wrapped them mid-word.
+- **Off a terminal** (CI, spark-submit logs, Databricks job logs) nothing is redrawn: every record is one
+  ``%(asctime)s %(levelname)s %(name)s: %(message)s`` line, as before.
+
+Every handler that carries sparkmed's lines gets ``redact.LOG_FILTER`` (installed by the caller after this
+module's setup): no secret from the config (or a URI's user-info) reaches the console or a captured log.
 """
 
 from __future__ import annotations
@@ -11,69 +20,145 @@ from __future__ import annotations
 import logging
 import sys
 import time
+from typing import IO
 
 from sparkmed.job.redact import install_log_filter
 
 PROGRESS = "sparkmed.progress"
+PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def is_terminal(stream: IO) -> bool:
+    """Whether ``stream`` is an interactive terminal (the only place a live bar is drawn)."""
+    return bool(getattr(stream, "isatty", lambda: False)())
 
 
 class ProgressHandler(logging.Handler):
-    """Draws ``[#####.....] 5/12  12.3 s  phase round 2 done in 3.1 s`` in place when the stream is a TTY."""
+    """Handler of the ``sparkmed.progress`` logger: a rich bar on a TTY, plain lines otherwise.
 
-    def __init__(self, stream=None, total: int = 0):
+    ``total`` is the expected number of phase records (``job.run.expected_phases``); exceeding it is
+    harmless (the bar's total grows).  :meth:`finish` stops the live display; call it before printing the
+    end summary.
+    """
+
+    def __init__(self, stream: IO | None = None, total: int = 0):
         super().__init__(logging.INFO)
         self.stream = stream or sys.stderr
-        self.total = total
+        self.tty = is_terminal(self.stream)
         self.done = 0
         self.t0 = time.perf_counter()
-        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(logging.Formatter(PLAIN_FORMAT))
+        self.console = None
+        self._progress = None
+        self._task = None
+        self._total = total
+        if self.tty:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self.console = Console(file=self.stream)
+            self._progress = Progress(
+                TextColumn("[bold]sparkmed[/]"),
+                BarColumn(bar_width=24),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                TextColumn("left"),
+                TimeRemainingColumn(),
+                TextColumn("{task.description}"),
+                console=self.console,
+                transient=True,
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._task = self._progress.add_task("starting", total=total or None)
+            self._progress.start()
+
+    @property
+    def total(self) -> int:
+        return self._total
+
+    @total.setter
+    def total(self, value: int) -> None:
+        self._total = value
+        if self._progress is not None:
+            self._progress.update(self._task, total=max(value, self.done) or None)
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
-            if not self.tty:
+            if self._progress is None:
                 self.stream.write(self.format(record) + "\n")
-            else:
-                self.done += 1
-                total = max(self.total, self.done)
-                width = 24
-                filled = int(width * self.done / total) if total else 0
-                bar = "#" * filled + "." * (width - filled)
-                line = f"[{bar}] {self.done}/{total} {time.perf_counter() - self.t0:6.1f} s  {record.getMessage()}"
-                self.stream.write("\r\x1b[K" + line[:160])
-            self.stream.flush()
+                self.stream.flush()
+                return
+            self.done += 1
+            message = record.getMessage()
+            if message.startswith("phase "):
+                message = message[len("phase "):]
+            self._progress.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", markup=True,
+                                         highlight=False)
+            total = max(self._total, self.done)
+            self._progress.update(self._task, completed=self.done, total=total, description=message)
         except Exception:  # never let the console kill the job
             self.handleError(record)
 
     def finish(self) -> None:
-        if self.tty and self.done:
-            self.stream.write("\n")
-            self.stream.flush()
+        """Stop the live bar (idempotent)."""
+        if self._progress is not None:
+            self._progress.stop()
+            self._progress = None
+
+
+def _plain_root() -> None:
+    root = logging.getLogger()
+    if not root.handlers:
+        logging.basicConfig(level=logging.WARNING, format=PLAIN_FORMAT)
 
 
 def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHandler | None:
-    """``sparkmed`` logs at ``level`` to stderr; ``sparkmed.progress`` goes to the progress handler (unless quiet)."""
+    """``sparkmed`` logs at ``level`` to stderr; ``sparkmed.progress`` goes to the progress handler.
+
+    ``quiet``: errors only (no progress, no info). On a TTY every other log record goes through a
+    ``RichHandler`` on the progress console, so it prints above the bar.
+    """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         from sparkmed.job.config import ConfigError
 
         raise ConfigError(f"--log-level {level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
-    root = logging.getLogger()
-    if not root.handlers:
-        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("sparkmed").setLevel(numeric)
+    sp = logging.getLogger("sparkmed")
     plog = logging.getLogger(PROGRESS)
-    for h in list(plog.handlers):
-        if isinstance(h, ProgressHandler):
-            plog.removeHandler(h)
+    for logger in (plog, sp):
+        for h in list(logger.handlers):
+            if getattr(h, "_sparkmed_console", False) or isinstance(h, ProgressHandler):
+                logger.removeHandler(h)
     if quiet:
-        plog.setLevel(max(numeric, logging.WARNING))
+        _plain_root()
+        sp.setLevel(logging.ERROR)
+        plog.setLevel(logging.ERROR)
         install_log_filter()
         return None
+    sp.setLevel(numeric)
     handler = ProgressHandler(total=total)
     plog.addHandler(handler)
     plog.setLevel(logging.INFO)
     plog.propagate = False
+    if handler.console is not None:
+        from rich.logging import RichHandler
+
+        rich_handler = RichHandler(console=handler.console, show_path=False, rich_tracebacks=False,
+                                   markup=False, log_time_format="%H:%M:%S")
+        rich_handler._sparkmed_console = True
+        sp.addHandler(rich_handler)
+        sp.propagate = False
+    else:
+        sp.propagate = True
+        _plain_root()
     install_log_filter()
     return handler
 

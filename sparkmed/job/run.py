@@ -69,14 +69,20 @@ def start_spark(cfg: dict, submitted: bool):
         with contextlib.suppress(Exception):  # Spark Connect has no sparkContext
             session.sparkContext.setLogLevel("WARN")
         return session
-    if sc["master"].startswith("local"):
-        from sparkmed.session import local_session
+    from sparkmed.session import console_log4j_option, local_session, with_java_option
 
+    # sparkmed's own command starts this driver: its console configuration drops Spark's start-up notes,
+    # unless --log-level DEBUG asks for everything.
+    quiet = logging.getLogger("sparkmed").getEffectiveLevel() > logging.DEBUG
+    if sc["master"].startswith("local"):
         return local_session(
             sc["master"], sc["app_name"],
             shuffle_partitions=sc["shuffle_partitions"] or max(4, 2 * (os.cpu_count() or 2)),
-            driver_memory=sc["driver_memory"] or None, extra_conf=extra,
+            driver_memory=sc["driver_memory"] or None, extra_conf=extra, quiet_start=quiet,
         )
+    if quiet:
+        extra = with_java_option(extra, console_log4j_option())
+    extra.setdefault("spark.ui.showConsoleProgress", "false")  # sparkmed draws its own progress
     builder = SparkSession.builder.master(sc["master"]).appName(sc["app_name"])
     if sc["driver_memory"]:
         builder = builder.config("spark.driver.memory", sc["driver_memory"])
