@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from typing import IO
 
@@ -72,13 +73,15 @@ class ProgressHandler(logging.Handler):
                 TextColumn("left"),
                 TimeRemainingColumn(),
                 TextColumn("{task.description}"),
+                TextColumn("[cyan]{task.fields[tasks]}"),
                 console=self.console,
                 transient=True,
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
-            self._task = self._progress.add_task("starting", total=total or None)
+            self._task = self._progress.add_task("starting", total=total or None, tasks="")
             self._progress.start()
+        self._stop = threading.Event()
 
     @property
     def total(self) -> int:
@@ -107,8 +110,37 @@ class ProgressHandler(logging.Handler):
         except Exception:  # never let the console kill the job
             self.handleError(record)
 
+    def watch(self, spark: object, every: float = 0.5) -> None:
+        """Show the running Spark stages' finished / total tasks next to the bar (classic sessions; under
+        Spark Connect, which has no status tracker, nothing is shown)."""
+        if self._progress is None:
+            return
+        try:
+            tracker = spark.sparkContext.statusTracker()
+        except Exception:  # Spark Connect: no sparkContext
+            return
+
+        def poll() -> None:
+            while not self._stop.wait(every):
+                try:
+                    done = total = 0
+                    for sid in tracker.getActiveStageIds():
+                        info = tracker.getStageInfo(sid)
+                        if info is not None:
+                            done += info.numCompletedTasks
+                            total += info.numTasks
+                    text = f"tasks {done}/{total}" if total else ""
+                    progress = self._progress
+                    if progress is not None:
+                        progress.update(self._task, tasks=text)
+                except Exception:  # the session is stopping: stop watching
+                    return
+
+        threading.Thread(target=poll, name="sparkmed-progress", daemon=True).start()
+
     def finish(self) -> None:
         """Stop the live bar (idempotent)."""
+        self._stop.set()
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
@@ -161,6 +193,13 @@ def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHa
         _plain_root()
     install_log_filter()
     return handler
+
+
+def watch_spark(spark: object) -> None:
+    """Let the live bar (if any) show the running stages' task counts of ``spark``."""
+    for h in logging.getLogger(PROGRESS).handlers:
+        if isinstance(h, ProgressHandler):
+            h.watch(spark)
 
 
 class Phases:

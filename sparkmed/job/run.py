@@ -33,7 +33,7 @@ from sparkmed.job.outputs import (
     write_assignments,
     write_json,
 )
-from sparkmed.job.progress import Phases
+from sparkmed.job.progress import Phases, watch_spark
 from sparkmed.job.redact import install_log_filter, redact, secrets_of
 
 log = logging.getLogger("sparkmed")
@@ -156,6 +156,7 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     spark = None
     try:
         spark = phases.run("session", start_spark, cfg, submitted)
+        watch_spark(spark)
         df = phases.run("read", io.read_input, spark, inp)
         run_cfg = {**cfg, "input": inp}
         if command == "assign":
