@@ -80,8 +80,8 @@ class ProgressHandler(logging.Handler):
                 redirect_stderr=False,
             )
             self._task = self._progress.add_task("starting", total=total or None, tasks="")
-            self._progress.start()
-        self._stop = threading.Event()
+        self._started = False  # the live display starts with the first phase record: the JVM writes its own
+        self._stop = threading.Event()  # start-up lines to the terminal before that, and they keep their lines
 
     @property
     def total(self) -> int:
@@ -99,6 +99,9 @@ class ProgressHandler(logging.Handler):
                 self.stream.write(self.format(record) + "\n")
                 self.stream.flush()
                 return
+            if not self._started:
+                self._progress.start()
+                self._started = True
             self.done += 1
             message = record.getMessage()
             if message.startswith("phase "):
@@ -155,8 +158,9 @@ def _plain_root() -> None:
 def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHandler | None:
     """``sparkmed`` logs at ``level`` to stderr; ``sparkmed.progress`` goes to the progress handler.
 
-    ``quiet``: errors only (no progress, no info). On a TTY every other log record goes through a
-    ``RichHandler`` on the progress console, so it prints above the bar.
+    ``quiet``: errors only (no progress, no info). On a TTY every other log record (sparkmed's and any other
+    library's) goes through a ``RichHandler`` on the root logger, on the progress console, so it prints above
+    the bar.
     """
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
@@ -165,7 +169,7 @@ def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHa
         raise ConfigError(f"--log-level {level!r} is not one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
     sp = logging.getLogger("sparkmed")
     plog = logging.getLogger(PROGRESS)
-    for logger in (plog, sp):
+    for logger in (plog, sp, logging.getLogger()):
         for h in list(logger.handlers):
             if getattr(h, "_sparkmed_console", False) or isinstance(h, ProgressHandler):
                 logger.removeHandler(h)
@@ -186,11 +190,14 @@ def setup_logging(level: str, quiet: bool = False, total: int = 0) -> ProgressHa
         rich_handler = RichHandler(console=handler.console, show_path=False, rich_tracebacks=False,
                                    markup=False, log_time_format="%H:%M:%S")
         rich_handler._sparkmed_console = True
-        sp.addHandler(rich_handler)
-        sp.propagate = False
+        root = logging.getLogger()
+        for h in list(root.handlers):  # a plain stream handler would write through the bar
+            if isinstance(h, logging.StreamHandler) and getattr(h, "stream", None) in (sys.stderr, sys.stdout):
+                root.removeHandler(h)
+        root.addHandler(rich_handler)
     else:
-        sp.propagate = True
         _plain_root()
+    sp.propagate = True
     install_log_filter()
     return handler
 
