@@ -99,6 +99,8 @@ class ProgressHandler(logging.Handler):
                 self.stream.write(self.format(record) + "\n")
                 self.stream.flush()
                 return
+            from rich.markup import escape
+
             if not self._started:
                 self._progress.start()
                 self._started = True
@@ -106,10 +108,12 @@ class ProgressHandler(logging.Handler):
             message = record.getMessage()
             if message.startswith("phase "):
                 message = message[len("phase "):]
-            self._progress.console.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {message}", markup=True,
+            # the same columns as the RichHandler's records (time, an 8-wide level, message), "phase" as level
+            stamp = time.strftime("%H:%M:%S")
+            self._progress.console.print(f"[dim]{stamp}[/] [green]{'phase':<8}[/] {escape(message)}", markup=True,
                                          highlight=False)
             total = max(self._total, self.done)
-            self._progress.update(self._task, completed=self.done, total=total, description=message)
+            self._progress.update(self._task, completed=self.done, total=total, description=escape(message))
         except Exception:  # never let the console kill the job
             self.handleError(record)
 

@@ -74,6 +74,7 @@ def start_spark(cfg: dict, submitted: bool):
     # sparkmed's own command starts this driver: its console configuration drops Spark's start-up notes,
     # unless --log-level DEBUG asks for everything.
     quiet = logging.getLogger("sparkmed").getEffectiveLevel() > logging.DEBUG
+    extra.setdefault("spark.ui.showConsoleProgress", "false")  # sparkmed draws its own progress
     if sc["master"].startswith("local"):
         return local_session(
             sc["master"], sc["app_name"],
@@ -82,7 +83,6 @@ def start_spark(cfg: dict, submitted: bool):
         )
     if quiet:
         extra = with_java_option(extra, console_log4j_option())
-    extra.setdefault("spark.ui.showConsoleProgress", "false")  # sparkmed draws its own progress
     builder = SparkSession.builder.master(sc["master"]).appName(sc["app_name"])
     if sc["driver_memory"]:
         builder = builder.config("spark.driver.memory", sc["driver_memory"])
