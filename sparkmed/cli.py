@@ -97,6 +97,8 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
         g.add_argument("--seed", dest="model.seed", type=int, help="(model.seed)")
     if name == "fit":
         g.add_argument("-k", "--k", dest="model.k", type=int, help="number of clusters (model.k)")
+        g.add_argument("--init-model", dest="model.init_model", metavar="PATH",
+                       help="warm-start from a previous model or fit output; reports drift (model.init_model)")
     if name == "select-k":
         g.add_argument("--ks", dest="select_k.ks", help="comma-separated candidate k values (select_k.ks)")
     if name == "assign":

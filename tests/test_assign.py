@@ -241,3 +241,16 @@ def test_cluster_sums_of_an_assignment(k):
     np.testing.assert_allclose(s["cluster_costs"], per, rtol=1e-12)
     assert s["total_weight"] == pytest.approx(w.sum(), rel=1e-12)
     assert s["silhouette_sum"] == pytest.approx(naive_medoid_silhouette(dn, ds, w) * w.sum(), rel=1e-12, abs=1e-12)
+
+
+def test_transition_sums_match_a_naive_table():
+    from sparkmed.kernels import transition_sums
+
+    rng = np.random.default_rng(11)
+    prev, now, w = rng.integers(0, 3, 500), rng.integers(0, 5, 500), rng.random(500)
+    naive = np.zeros((3, 5))
+    for i, j, wi in zip(prev, now, w, strict=True):
+        naive[i, j] += wi
+    table = transition_sums(prev, now, w, 3, 5)
+    assert table.shape == (3, 5) and np.allclose(table, naive, rtol=1e-12)
+    assert np.allclose(table.sum(axis=0), np.bincount(now, weights=w, minlength=5))

@@ -136,6 +136,40 @@ def test_assign_with_the_saved_model_and_a_failed_overwrite(fitted):
     assert not [p for p in d.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
 
 
+def test_refit_with_init_model_reports_drift(fitted):
+    """Day 2: `fit --init-model` of day 1's output. Its drift.previous_cost is day 1's medoids' cost on the day-2
+    rows (recomputed here with numpy), its cost is no larger, and an output that would replace the initial
+    model is refused before Spark starts."""
+    d, out, _, r0 = fitted
+    assert r0.returncode == 0, r0.stderr[-3000:]
+    day2 = blobs(d / "day2.parquet", 5000, seed=3)
+    day2.loc[day2["label"] == 0, ["a", "b"]] += 0.5  # one blob moved
+    day2.to_parquet(d / "day2.parquet")
+    r = run_cli("fit", "-c", str(d / "job.toml"), "--input", str(d / "day2.parquet"), "-o", str(d / "day2out"),
+                "--init-model", str(out), "--no-report", "--json", cwd=d)
+    assert r.returncode == 0, r.stderr[-3000:]
+    m = json.loads(r.stdout)
+    assert m == json.loads((d / "day2out" / "metrics.json").read_text())
+    drift = m["drift"]
+    old = np.stack(pq.read_table(out / "medoids").to_pandas().sort_values("cluster")["features"].to_numpy())
+    x = day2[["a", "b", "c"]].to_numpy()
+    naive = np.sqrt(((x[:, None, :] - old[None]) ** 2).sum(-1)).min(1).sum()
+    assert drift["previous_cost"] == pytest.approx(naive, rel=1e-9)
+    assert m["cost"] == drift["cost"] <= drift["previous_cost"] * (1 + 1e-12)
+    day1 = json.loads((out / "metrics.json").read_text())
+    assert len(drift["clusters"]) == K
+    for c in drift["clusters"]:
+        assert c["previous_size"] == day1["cluster_sizes"][c["previous_cluster"]]
+        assert c["size"] == m["cluster_sizes"][c["cluster"]]
+    moved = [c for c in drift["clusters"] if c["medoid_shift"] > 0.2]
+    assert moved and drift["reassigned_share"] < 0.01  # separated blobs: nobody changes cluster
+    assert sorted(c["previous_cluster"] for c in drift["clusters"]) == list(range(K))
+
+    r = run_cli("fit", "-c", str(d / "job.toml"), "--input", str(d / "day2.parquet"), "-o", str(out),
+                "--overwrite", "--init-model", str(out / "model"), cwd=d)
+    assert r.returncode == 2 and "contains the model path" in r.stderr and "model.init_model" in r.stderr, r.stderr
+
+
 def test_select_k_picks_the_generating_k(tmp_path):
     blobs(tmp_path / "train.parquet", 4000, seed=5)
     r = run_cli("select-k", "--input", str(tmp_path / "train.parquet"), "--features", "a,b,c", "--ks", "2,3,4,5,6",

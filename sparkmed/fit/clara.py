@@ -7,7 +7,12 @@ Passes over the full data (the expensive part, see the distributed-fit issue):
 3. per round: the samples' fit (reads only the small cached samples) and ONE scoring pass for all
    candidate medoid sets of the round,
 4. per refinement pass: ONE pass for C × k exact swap deltas,
-5. one final pass for cluster sizes, costs and the medoid silhouette.
+5. one final pass for cluster sizes, costs and the medoid silhouette (and, for a warm start, the transition
+   table of the drift: ``sparkmed.fit.drift``).
+
+A warm start (``initial``: a previous model's medoids) carries the previous medoids into every sample of
+round 1 and scores them as one more candidate of round 1, so the refit is never worse on the new data than
+the previous model and the previous cost comes free.
 Driver memory: O(samples + k·d). Nothing here calls ``sparkContext`` or uses RDDs (Spark Connect safe).
 """
 
@@ -39,6 +44,7 @@ from sparkmed.data.packing import pack_and_validate
 from sparkmed.data.pass_log import full_data_pass, set_job_description
 from sparkmed.data.sampling import SID, U, draw_samples
 from sparkmed.errors import InputError
+from sparkmed.fit.drift import Drift, drift_of
 from sparkmed.fit.params import FitParams, check_params
 from sparkmed.fit.passes import cluster_stats_pass, score_candidates_pass
 from sparkmed.fit.refine import MedoidSet, RefinePass, fallback, refine
@@ -76,6 +82,8 @@ class FitResult:
     refine_passes: list[RefinePass] = field(default_factory=list)
     refine_mode: str = "swaps"
     timings: dict[str, float] = field(default_factory=dict)
+    drift: Drift | None = None  # warm starts only
+    transitions: np.ndarray | None = None  # warm starts only: (k, k) previous cluster × cluster weights
 
     @property
     def mean_cost(self) -> float:
@@ -129,14 +137,23 @@ def _collect_pool(samples: DataFrame, size: int, has_id: bool) -> MedoidSet:
     )
 
 
-def fit(df: DataFrame, spec: FeatureSpec, params: FitParams) -> FitResult:
-    """Fit k medoids to ``df`` (see module doc). Raises ``InputError`` before any clustering on bad input."""
+def fit(df: DataFrame, spec: FeatureSpec, params: FitParams, initial: MedoidSet | None = None) -> FitResult:
+    """Fit k medoids to ``df`` (see module doc); ``initial``: a previous model's medoids (a warm start, same k
+    and encoding: checked by the caller; the dimension is checked here). Raises ``InputError`` before any
+    clustering on bad input."""
     check_params(params)
     S = params.numSamples
     sids = [r * S + s for r in range(params.maxIter) for s in range(S)]
     with prepared_data(df, spec, params, sids) as (stats, samples, blocks, timings):
-        best, rounds = _clara_rounds(blocks, samples, params, stats, timings)
-        return finish(blocks, samples, spec, params, stats, best, rounds, timings)
+        if initial is not None and initial.x.shape[1] != stats.dim:
+            raise InputError(f"initialModel: its medoids have {initial.x.shape[1]} features but "
+                             f"{spec.describe()} has {stats.dim}; refit without an initial model")
+        best, rounds, previous_cost = _clara_rounds(blocks, samples, params, stats, timings, initial)
+        result = finish(blocks, samples, spec, params, stats, best, rounds, timings, initial)
+        if initial is not None:
+            result.drift = drift_of(initial.x, result.medoids.x, result.transitions, previous_cost, result.cost,
+                                    params.metric, params.p, initial.sizes)
+        return result
 
 
 @contextmanager
@@ -189,9 +206,10 @@ def prepared_data(
 
 def finish(
     blocks: DataFrame, samples: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats,
-    best: MedoidSet, rounds: list[RoundInfo], timings: dict[str, float],
+    best: MedoidSet, rounds: list[RoundInfo], timings: dict[str, float], initial: MedoidSet | None = None,
 ) -> FitResult:
-    """Refine the best sample solution on the full data (passes 4) and compute the final statistics (pass 5)."""
+    """Refine the best sample solution on the full data (passes 4) and compute the final statistics (pass 5;
+    with the transition table from ``initial``'s clusters when given)."""
     t = time.perf_counter()
     refine_passes: list[RefinePass] = []
     refined = None
@@ -206,37 +224,45 @@ def finish(
         best, refine_passes = refined.medoids, refined.passes
         phase_done(timings, "refine", t)
     t = time.perf_counter()
-    summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p, last=True)
+    previous = None if initial is None else initial.x
+    summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p, last=True, previous=previous)
     if refined is not None and refined.unverified is not None:
         safer = fallback(refined.unverified, summary.cost, pool)
         if safer is not None:
             best = safer
-            summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p)
+            summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p, previous=previous)
     phase_done(timings, "statistics", t)
     return FitResult(
         medoids=best, cost=summary.cost, sizes=summary.sizes, cluster_costs=summary.cluster_costs,
         silhouette=summary.silhouette_sum / summary.total_weight, stats=stats,
         rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
+        transitions=summary.transitions,
     )
 
 
 def _clara_rounds(
-    blocks: DataFrame, samples: DataFrame, params: FitParams, stats: DataStats, timings: dict[str, float]
-) -> tuple[MedoidSet, list[RoundInfo]]:
-    """FasterCLARA: per round fit numSamples samples on executors, score all candidates in one pass."""
+    blocks: DataFrame, samples: DataFrame, params: FitParams, stats: DataStats, timings: dict[str, float],
+    initial: MedoidSet | None = None,
+) -> tuple[MedoidSet, list[RoundInfo], float | None]:
+    """FasterCLARA: per round fit numSamples samples on executors, score all candidates in one pass.
+
+    ``initial`` (a warm start) is carried into round 1's samples and scored as round 1's last candidate.
+    Returns (best medoids, rounds, the initial medoids' full-data cost or None)."""
     S = params.numSamples
     best: MedoidSet | None = None
     best_cost = float("inf")
+    previous_cost = None
     rounds: list[RoundInfo] = []
     for r in range(params.maxIter):
         t = time.perf_counter()
+        carry = initial if best is None else best
         task = SampleTask(
             k=params.k, sample_size=params.sample_size(), metric=params.metric, p=params.p,
             algorithm=params.algorithm, init=params.init, max_iter=DEFAULT_MAX_ITER, seed=params.seed,
-            carry_keys=None if best is None else best.keys,
-            carry_x=None if best is None else best.x,
-            carry_w=None if best is None else np.ones(len(best.keys)),
-            carry_ids=None if best is None else tuple(best.ids),
+            carry_keys=None if carry is None else carry.keys,
+            carry_x=None if carry is None else carry.x,
+            carry_w=None if carry is None else np.ones(len(carry.keys)),
+            carry_ids=None if carry is None else tuple(carry.ids),
         )
         first = r * S
         round_df = samples.filter((F.col(SID) >= first) & (F.col(SID) < first + S))
@@ -251,12 +277,20 @@ def _clara_rounds(
             messages = "; ".join(sorted(str(row["message"]) for row in fitted)) or "no sample drew any row"
             raise InputError(f"no sample could be clustered ({messages}); raise sampleSize")
         cands = np.array([row["medoids"] for row in good], dtype=np.float64)
+        warm = r == 0 and initial is not None
+        if warm:
+            cands = np.concatenate([cands, initial.x[None]])
         costs = score_candidates_pass(blocks, stats.dim, cands, params.metric, params.p)
+        if warm:
+            previous_cost = float(costs[-1])
         i = pick_best(costs)
         improved = costs[i] < best_cost * (1 - 1e-9)
         if improved:
-            row = good[i]
-            best = MedoidSet(np.array(row["medoid_keys"], dtype=np.int64), list(row["medoid_ids"]), cands[i])
+            if i == len(good):  # the previous model's medoids
+                best = MedoidSet(initial.keys.copy(), list(initial.ids), initial.x.copy())
+            else:
+                row = good[i]
+                best = MedoidSet(np.array(row["medoid_keys"], dtype=np.int64), list(row["medoid_ids"]), cands[i])
             best_cost = float(costs[i])
         seconds = time.perf_counter() - t
         rounds.append(RoundInfo(r + 1, len(good), best_cost, bool(improved), seconds))
@@ -267,7 +301,7 @@ def _clara_rounds(
         if not improved:
             break
     assert best is not None
-    return best, rounds
+    return best, rounds, previous_cost
 
 
 def phase_done(timings: dict[str, float], name: str, started: float) -> None:

@@ -42,6 +42,7 @@ class ClusterSums:
     cluster_costs: np.ndarray  # (k,) Σ w·d1 per cluster
     silhouette_sum: float  # Σ w·(1 - d1/d2)
     total_weight: float  # Σ w
+    transitions: np.ndarray | None = None  # (k_previous, k) Σ w per (previous cluster, cluster); warm starts only
 
 
 @dataclass(frozen=True)
@@ -97,19 +98,29 @@ def swap_delta_pass(
 
 
 def cluster_stats_pass(
-    blocks: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float, *, last: bool = False
+    blocks: DataFrame, dim: int, medoids: np.ndarray, metric: str, p: float, *, last: bool = False,
+    previous: np.ndarray | None = None,
 ) -> ClusterSums:
     """One pass for the summary of a medoid set. ``last``: also delete the resident blocks
-    (``partition_sums``)."""
-    from sparkmed.kernels import cluster_sums, nearest_two
+    (``partition_sums``). ``previous`` (a warm start's medoids): the same pass also sums the transition table
+    from the previous medoids' clusters to these (``kernels.transition_sums``), so drift costs no extra pass."""
+    from sparkmed.kernels import cluster_sums, nearest_two, transition_sums
 
     med = np.ascontiguousarray(medoids, dtype=np.float64)
     k = med.shape[0]
-    layout = SumLayout.of(cost=(), sizes=k, cluster_costs=k, silhouette_sum=(), total_weight=())
+    prev = None if previous is None else np.ascontiguousarray(previous, dtype=np.float64)
+    fields = {"cost": (), "sizes": k, "cluster_costs": k, "silhouette_sum": (), "total_weight": ()}
+    if prev is not None:
+        fields["transitions"] = (prev.shape[0], k)
+    layout = SumLayout.of(**fields)
 
     def fn(xs: np.ndarray, ws: np.ndarray) -> np.ndarray:
         labels, dn, ds = nearest_two(xs, med, metric, p=p)
-        return layout.pack(**cluster_sums(labels, dn, ds, ws, k))
+        sums = cluster_sums(labels, dn, ds, ws, k)
+        if prev is not None:
+            previous_labels, _, _ = nearest_two(xs, prev, metric, p=p)
+            sums["transitions"] = transition_sums(previous_labels, labels, ws, prev.shape[0], k)
+        return layout.pack(**sums)
 
     total = partition_sums(blocks, dim, layout.length, fn, f"cluster statistics for k={k}", last=last)
     return ClusterSums(**layout.unpack(total))

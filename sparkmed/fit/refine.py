@@ -39,6 +39,7 @@ class MedoidSet:
     keys: np.ndarray
     ids: list
     x: np.ndarray
+    sizes: np.ndarray | None = None  # a warm start's training cluster sizes (sparkmed.fit.drift), if known
 
     def replaced(self, swaps: list[tuple[int, int]], pool: MedoidSet) -> MedoidSet:
         keys, ids, x = self.keys.copy(), list(self.ids), self.x.copy()

@@ -75,6 +75,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "column_types": Key("list[str]", [], "gower: one type per feature column (numeric, ordinal, nominal, symm, "
                             "asymm); empty = from the column types"),
         "column_weights": Key("list[float]", [], "gower: one positive weight per feature column; empty = all 1"),
+        "init_model": Key("str", "", "`sparkmed fit`: warm-start from this saved model (or fit output directory); "
+                          "metrics.json then has a drift section"),
     },
     "select_k": {
         "ks": Key("list[int]", [2, 3, 4, 5, 6, 7, 8], "candidate k values for `sparkmed select-k`"),
@@ -229,6 +231,8 @@ def check_for(command: str, cfg: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("config key 'input.features' is required: numeric columns, or one vector/array column")
     if command == "assign" and not cfg["assign"]["model"]:
         raise ConfigError("config key 'assign.model' is required (--model)")
+    if command != "fit" and cfg["model"]["init_model"]:
+        raise ConfigError(f"config key 'model.init_model' is for `sparkmed fit` only, not `sparkmed {command}`")
     if command == "select-k":
         ks = cfg["select_k"]["ks"]
         if not ks or min(ks) < 2 or len(set(ks)) != len(ks):

@@ -122,13 +122,14 @@ def check_output_path(uri: str, overwrite: bool, protected: dict[str, str] | Non
     return p
 
 
-def model_path(uri: str) -> str:
-    """A saved model directory, or a fit output directory holding ``model/``; checked for local paths."""
+def model_path(uri: str, key: str = "assign.model") -> str:
+    """A saved model directory, or a fit output directory holding ``model/``; checked for local paths (``key``:
+    the config key that named it)."""
     p = local_path(uri)
     if p is None:
         return uri
     if not p.exists():
-        raise InputError(f"model path {uri!r} does not exist (config key 'assign.model')")
+        raise InputError(f"model path {uri!r} does not exist (config key {key!r})")
     if (p / "model").is_dir():
         return str(p / "model")
     return str(p)  # ~ expanded: Spark reads this path

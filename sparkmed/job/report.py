@@ -55,6 +55,25 @@ def sample_points(model, df, feature_params: dict, n_rows: int, limit: int, seed
     return np.array([r["f"] for r in rows], dtype=float), np.array([r["c"] for r in rows], dtype=int)
 
 
+def drift_html(drift: dict[str, Any] | None) -> str:
+    """The report's drift section of a warm-started refit (``sparkmed.fit.drift``); empty without one."""
+    if not drift:
+        return ""
+
+    def num(v: Any) -> str:
+        return "–" if v is None else f"{v:.6g}" if isinstance(v, float) else str(v)
+
+    head = (f"<p>previous model's cost on this data {num(drift['previous_cost'])}, refit cost {num(drift['cost'])} "
+            f"(change {num(drift['cost_change'])}); rows whose matched cluster changed: "
+            f"{100 * drift['reassigned_share']:.2f}%</p>")
+    cols = ("cluster", "previous_cluster", "medoid_shift", "size", "previous_size", "size_change",
+            "previous_size_on_new_data", "kept_share")
+    header = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(num(c.get(name)))}</td>" for name in cols) + "</tr>"
+                   for c in drift["clusters"])
+    return f"<h2>Drift from the initial model</h2>{head}<table><tr>{header}</tr>{body}</table>"
+
+
 def pca_2d(x: np.ndarray, medoids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Project sample and medoids on the sample's first two principal components (numpy SVD; d may be 1)."""
     mean = x.mean(axis=0) if len(x) else medoids.mean(axis=0)
@@ -135,12 +154,13 @@ def write_report(out: Path, metrics: dict[str, Any], x: np.ndarray, labels: np.n
     phases = "".join(f"<tr><th>{html.escape(k)}</th><td>{v:.2f} s</td></tr>"
                      for k, v in (metrics.get("phases_seconds") or {}).items())
     imgs = "".join(f'<p><img src="{html.escape(p)}" alt="{html.escape(p)}"></p>' for p in pngs)
+    drift = drift_html(metrics.get("drift"))
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>sparkmed report</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
 th,td{{border:1px solid #ccc;padding:2px 8px;text-align:left}}</style></head>
 <body><h1>sparkmed {html.escape(str(metrics.get("command", "")))} report</h1>
-<table>{rows}</table><h2>Plots</h2>{imgs}<h2>Phases</h2><table>{phases}</table>
+<table>{rows}</table>{drift}<h2>Plots</h2>{imgs}<h2>Phases</h2><table>{phases}</table>
 <p>Full details: <a href="metrics.json">metrics.json</a>.</p></body></html>
 """
     (out / "report.html").write_text(page, encoding="utf-8")

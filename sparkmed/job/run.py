@@ -45,7 +45,7 @@ def expected_phases(command: str, cfg: dict) -> int:
     if command == "assign":
         return 5
     fits = len(cfg["select_k"]["ks"]) if command == "select-k" else 1
-    return 2 + fits * per_fit + 5
+    return 2 + fits * per_fit + 5 + (command == "fit" and bool(cfg["model"]["init_model"]))
 
 
 def start_spark(cfg: dict, submitted: bool):
@@ -119,6 +119,7 @@ def model_metrics(model) -> dict[str, Any]:
         "refine_mode": getattr(s, "refineMode", None), "refine_passes": [_plain(p) for p in s.refinePasses],
         "refine_passes_count": len(s.refinePasses),
         "fit_phases_seconds": {k: round(float(v), 3) for k, v in s.timings.items()},
+        **({"drift": s.drift} if getattr(s, "drift", None) else {}),
     }
 
 
@@ -138,6 +139,10 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     if command == "assign":
         model_dir = io.model_path(cfg["assign"]["model"])
         protected["assign.model"] = cfg["assign"]["model"]
+    init_model = None
+    if command == "fit" and cfg["model"]["init_model"]:
+        init_model = io.model_path(cfg["model"]["init_model"], "model.init_model")
+        protected["model.init_model"] = cfg["model"]["init_model"]
     out = io.check_output_path(outc["path"], outc["overwrite"], protected)
     report_skip = None
     if command != "assign" and outc["report"]:
@@ -162,7 +167,7 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
         if command == "assign":
             metrics = _assign(spark, df, run_cfg, model_dir, staging.dir, phases)
         else:
-            metrics = _fit(spark, df, run_cfg, command, staging.dir, phases, report_skip)
+            metrics = _fit(spark, df, run_cfg, command, staging.dir, phases, report_skip, init_model)
         metrics.update({
             "command": command, "status": "ok",
             "input": {"path": inp["path"] or None, "table": inp["table"] or None, "format": inp["format"]},
@@ -190,8 +195,9 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
             spark.stop()
 
 
-def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_skip: str | None) -> dict:
-    from sparkmed import KMedoids
+def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_skip: str | None,
+         init_model: str | None = None) -> dict:
+    from sparkmed import KMedoids, KMedoidsModel
 
     inp, outc = cfg["input"], cfg["output"]
     feature_params = io.resolve_features(df, inp["features"], cfg["model"]["metric"], io.describe_input(inp))
@@ -216,7 +222,10 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
         extra = {"best_k": int(result.best_k), "selection": selection}
         write_json(out / "selection.json", {"best_k": int(result.best_k), "table": selection})
     else:
-        model = phases.run("fit", KMedoids(**params).fit, df)
+        est = KMedoids(**params)
+        if init_model:  # a warm start (the refit's drift goes to metrics.json); its metric must be a registry one
+            est.setInitialModel(phases.run("load initial model", KMedoidsModel.load, init_model))
+        model = phases.run("fit", est.fit, df)
     metrics = {**model_metrics(model), **extra}
     log.info("fit: k=%d n=%d cost=%.6g mean=%.6g silhouette=%.4f", metrics["k"], metrics["n"], metrics["cost"],
              metrics["mean_cost"], metrics["silhouette"])

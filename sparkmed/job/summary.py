@@ -1,7 +1,8 @@
 """The end of a job on the console: a short table a person can read (on a terminal) from the run's metrics.
 
 Rows: command, k, rows, cost, mean cost, medoid silhouette, cluster sizes (smallest / median / largest, and
-all of them up to 12 clusters), seconds per phase, and where each output went.  Off a terminal the job keeps
+all of them up to 12 clusters), the drift of a warm-started refit, seconds per phase, and where each output
+went.  Off a terminal the job keeps
 its one ``done:`` line (scripts and captured logs read it); ``--json`` prints ``metrics.json`` on stdout.
 """
 
@@ -69,6 +70,12 @@ def summary_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
         rows.append(("medoid silhouette", f"{float(metrics['silhouette']):.4f}"))
     if metrics.get("cluster_sizes"):
         rows.append(("cluster sizes", _sizes([float(v) for v in metrics["cluster_sizes"]])))
+    drift = metrics.get("drift")
+    if drift:
+        shifts = [float(c["medoid_shift"]) for c in drift["clusters"]]
+        rows.append(("drift", f"previous model's cost {float(drift['previous_cost']):.6g} -> "
+                              f"{float(drift['cost']):.6g}; {100 * float(drift['reassigned_share']):.1f}% of rows "
+                              f"changed cluster; largest medoid shift {max(shifts):.4g}"))
     rows.append(("seconds", _phases(metrics)))
     return rows + _outputs(metrics)
 

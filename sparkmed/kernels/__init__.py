@@ -33,7 +33,14 @@ Matrix algorithms (all return ``KMedoidsResult``):
 
 from sparkmed.kernels.algorithms import ALGORITHM_NAMES, ALGORITHMS, Algorithm, describe_algorithms
 from sparkmed.kernels.alternating import alternating
-from sparkmed.kernels.assign import cluster_stats, cluster_sums, nearest_two, score_candidates, total_cost
+from sparkmed.kernels.assign import (
+    cluster_stats,
+    cluster_sums,
+    nearest_two,
+    score_candidates,
+    total_cost,
+    transition_sums,
+)
 from sparkmed.kernels.clarans import clarans
 from sparkmed.kernels.driver import DEFAULT_MAX_ITER
 from sparkmed.kernels.encoded import MISSING, SCALED_LIMIT
@@ -123,5 +130,6 @@ __all__ = [
     "simplified_silhouette_samples",
     "swap_deltas",
     "total_cost",
+    "transition_sums",
     "unpadded_count",
 ]

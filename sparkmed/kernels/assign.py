@@ -387,3 +387,17 @@ def cluster_sums(
         "silhouette_sum": float(np.dot(w, medoid_silhouette_samples(dn, ds))),
         "total_weight": float(w.sum()),
     }
+
+
+def transition_sums(
+    previous_labels: np.ndarray, labels: np.ndarray, weights: np.ndarray, k_previous: int, k: int
+) -> np.ndarray:
+    """The additive per-batch transition table of two assignments of the same rows: float64
+    ``(k_previous, k)`` with ``T[i, j] = sum of w over rows in previous cluster i and cluster j``.
+
+    What the drift of a warm-started refit is built from (``sparkmed.fit.drift``): its row sums are the
+    previous medoids' cluster sizes on the new data, its column sums the new sizes.  O(n).
+    """
+    flat = np.asarray(previous_labels, dtype=np.int64) * k + np.asarray(labels, dtype=np.int64)
+    table = np.bincount(flat, weights=np.asarray(weights, dtype=np.float64), minlength=k_previous * k)
+    return table.reshape(k_previous, k)

@@ -22,11 +22,11 @@ from sparkmed.data.features import FeatureSpec, feature_column, row_key
 from sparkmed.errors import InputError
 from sparkmed.fit.clara import FitResult, RoundInfo, fit
 from sparkmed.fit.passes import assign_column, cost_pass
-from sparkmed.fit.refine import RefinePass
+from sparkmed.fit.refine import MedoidSet, RefinePass
 from sparkmed.kernels.custom import CUSTOM_PREFIX, register_metric
 from sparkmed.ml.params import KMedoidsParams
 from sparkmed.ml.persistence import PersistedParams, read_medoid_rows
-from sparkmed.ml.plan import feature_spec, plan_fit
+from sparkmed.ml.plan import FitPlan, feature_spec, plan_fit
 
 #: Column metadata key under which ``transform`` records the medoids on the prediction column, so that
 #: ``sparkmed.ml.evaluation`` can score predictions (e.g. inside CrossValidator) without the model object.
@@ -55,7 +55,27 @@ class KMedoids(Estimator, KMedoidsParams, PersistedParams):
                  columnTypes: list[str] | None = None, columnWeights: list[float] | None = None):
         super().__init__()
         self._custom_metric = None
+        self._initial_model: KMedoidsModel | None = None
         self._set(**self._take_metric(self._input_kwargs))
+
+    def setInitialModel(self, model: KMedoidsModel | None) -> KMedoids:
+        """Warm-start the next fits from a previous model (as Spark's Scala ``KMeans.setInitialModel``).
+
+        Its medoids start round 1 and are carried into every sample of round 1, and they are scored as a
+        candidate of round 1: the refit is never worse on the new data than ``model``, and its summary has a
+        ``drift`` section (``sparkmed.fit.drift``). The model must have this estimator's k, metric and p,
+        the same feature encoding and dimension, and an idCol exactly when this estimator has one (a clear
+        ``InputError`` otherwise, before any pass). A previous medoid may stay a medoid even when its row is
+        no longer in the data (it is still a real row, of the previous data). Not saved with the estimator.
+        ``None`` clears it.
+        """
+        if model is not None and not isinstance(model, KMedoidsModel):
+            raise InputError(f"initialModel must be a KMedoidsModel, got {type(model).__name__}")
+        self._initial_model = model
+        return self
+
+    def getInitialModel(self) -> KMedoidsModel | None:
+        return self._initial_model
 
     @keyword_only
     def setParams(self, **kwargs) -> KMedoids:
@@ -144,7 +164,34 @@ class KMedoids(Estimator, KMedoidsParams, PersistedParams):
 
     def _fit(self, dataset: DataFrame) -> KMedoidsModel:
         plan = plan_fit(self, dataset)
-        return model_of(self, fit(dataset, plan.spec, plan.params), dataset, plan.encoding)
+        initial = initial_medoids(self, plan)
+        return model_of(self, fit(dataset, plan.spec, plan.params, initial), dataset, plan.encoding)
+
+
+def initial_medoids(estimator: KMedoids, plan: FitPlan) -> MedoidSet | None:
+    """The warm start's medoids (``setInitialModel``), checked against the plan before any pass."""
+    model = getattr(estimator, "_initial_model", None)
+    if model is None:
+        return None
+    k = int(model.medoids().shape[0])
+    if k != plan.params.k:
+        raise InputError(f"initialModel has k={k} medoids but k={plan.params.k}: set k={k} to warm-start from "
+                         "it, or fit without an initial model")
+    for name in ("metric", "p"):
+        mine, theirs = estimator.getOrDefault(name), model.getOrDefault(name)
+        if mine != theirs:
+            raise InputError(f"initialModel was fitted with {name}={theirs!r} but this fit has {name}={mine!r}")
+    if model.getEncoding() != plan.encoding:
+        raise InputError(f"initialModel's feature encoding ({model.getEncoding().kind}, "
+                         f"{model.getEncoding().kernel_metric}) differs from this fit's ({plan.encoding.kind}, "
+                         f"{plan.encoding.kernel_metric}); fit without an initial model")
+    if bool(model.getIdCol()) != bool(plan.spec.idCol):
+        raise InputError(f"initialModel was fitted {'with' if model.getIdCol() else 'without'} an idCol but this fit "
+                         f"{'has one' if plan.spec.idCol else 'has none'}: row keys would not match")
+    ids = model.medoidIds() or [None] * k
+    sizes = model.trainingClusterSizes()
+    return MedoidSet(model.medoidKeys(), ids, model.medoids(),
+                     sizes=None if sizes is None else np.asarray(sizes, dtype=np.float64))
 
 
 def model_of(estimator: KMedoids, result: FitResult, dataset: DataFrame, encoding: Encoding) -> KMedoidsModel:
@@ -173,6 +220,7 @@ class KMedoidsSummary:
     refinePasses: list[RefinePass]
     refineMode: str
     timings: dict[str, float]
+    drift: dict | None = None  # warm starts (setInitialModel) only: sparkmed.fit.drift.Drift.to_dict()
     _model: KMedoidsModel | None = None
     _dataset: DataFrame | None = None
 
@@ -183,7 +231,8 @@ class KMedoidsSummary:
             clusterSizes=result.sizes.tolist(), clusterCosts=result.cluster_costs.tolist(),
             medoidSilhouette=result.silhouette, numRows=result.stats.n_rows, numIter=len(result.rounds),
             rounds=result.rounds, refinePasses=result.refine_passes, refineMode=result.refine_mode,
-            timings=result.timings, _model=model, _dataset=dataset,
+            timings=result.timings, drift=None if result.drift is None else result.drift.to_dict(),
+            _model=model, _dataset=dataset,
         )
 
     @property
@@ -216,6 +265,7 @@ class KMedoidsModel(Model, KMedoidsParams, PersistedParams):
         self._medoid_keys = None if medoid_keys is None else np.asarray(medoid_keys, dtype=np.int64)
         self._medoid_ids = medoid_ids
         self._summary: KMedoidsSummary | None = None
+        self._training_sizes: list[float] | None = None  # a loaded model's saved trainingSummary.clusterSizes
 
     def medoids(self) -> np.ndarray:
         """The k × d medoid features (rows of the training data); for sparse, set and Gower features the
@@ -311,8 +361,11 @@ class KMedoidsModel(Model, KMedoidsParams, PersistedParams):
                 check_dimension(encoding.kernel_metric, dim)
             except ValueError as exc:
                 raise InputError(f"{where}: metric and medoid width disagree: {exc}") from None
+        sizes = model_fields.cluster_sizes(where, info, k)
         x, keys, ids = read_medoid_rows(session, path, k, dim)
-        return cls(x, keys, ids, encoding)
+        model = cls(x, keys, ids, encoding)
+        model._training_sizes = sizes
+        return model
 
     def _check_loaded(self, where: str, meta: dict, custom_metrics: dict) -> None:
         """The restored Params must describe these medoids (k, metric) and pass the fit's checks."""
@@ -332,6 +385,13 @@ class KMedoidsModel(Model, KMedoidsParams, PersistedParams):
                 raise InputError(f"{prefix}inputCols {list(spec.inputCols)}: {len(spec.inputCols)} column(s), but the "
                                  f"model's medoids have {width} features")
         return spec
+
+    def trainingClusterSizes(self) -> list[float] | None:
+        """The cluster sizes (weights) on the data this model was fitted on: from its summary, or from the
+        saved model's metadata; None when neither is known."""
+        if self._summary is not None:
+            return list(self._summary.clusterSizes)
+        return None if self._training_sizes is None else list(self._training_sizes)
 
     @property
     def hasSummary(self) -> bool:

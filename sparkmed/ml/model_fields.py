@@ -140,3 +140,17 @@ def model_shape(where: str, info: Any) -> tuple[int, int]:
     if k * dim > MAX_VALUES:
         raise InputError(f"{where}: k × dim = {k * dim} is more than {MAX_VALUES} medoid values")
     return k, dim
+
+
+def cluster_sizes(where: str, info: dict, k: int) -> list[float] | None:
+    """The training cluster sizes a saved model recorded (``sparkmed.trainingSummary.clusterSizes``): k
+    finite numbers ≥ 0, or None when the model has no training summary (what a warm start's drift compares
+    the new sizes with)."""
+    summary = info.get("trainingSummary")
+    if summary is None:
+        return None
+    field = "sparkmed.trainingSummary.clusterSizes"
+    if not isinstance(summary, dict) or not isinstance(summary.get("clusterSizes"), list) or \
+            len(summary["clusterSizes"]) != k:
+        raise InputError(f"{where}: field '{field}' must be a list of {k} sizes")
+    return [number(where, field, v, lo=0.0) for v in summary["clusterSizes"]]
