@@ -83,7 +83,6 @@ class FitResult:
     refine_mode: str = "swaps"
     timings: dict[str, float] = field(default_factory=dict)
     drift: Drift | None = None  # warm starts only
-    transitions: np.ndarray | None = None  # warm starts only: (k, k) previous cluster × cluster weights
 
     @property
     def mean_cost(self) -> float:
@@ -149,11 +148,7 @@ def fit(df: DataFrame, spec: FeatureSpec, params: FitParams, initial: MedoidSet 
             raise InputError(f"initialModel: its medoids have {initial.x.shape[1]} features but "
                              f"{spec.describe()} has {stats.dim}; refit without an initial model")
         best, rounds, previous_cost = _clara_rounds(blocks, samples, params, stats, timings, initial)
-        result = finish(blocks, samples, spec, params, stats, best, rounds, timings, initial)
-        if initial is not None:
-            result.drift = drift_of(initial.x, result.medoids.x, result.transitions, previous_cost, result.cost,
-                                    params.metric, params.p, initial.sizes)
-        return result
+        return finish(blocks, samples, spec, params, stats, best, rounds, timings, initial, previous_cost)
 
 
 @contextmanager
@@ -207,9 +202,10 @@ def prepared_data(
 def finish(
     blocks: DataFrame, samples: DataFrame, spec: FeatureSpec, params: FitParams, stats: DataStats,
     best: MedoidSet, rounds: list[RoundInfo], timings: dict[str, float], initial: MedoidSet | None = None,
+    previous_cost: float | None = None,
 ) -> FitResult:
     """Refine the best sample solution on the full data (passes 4) and compute the final statistics (pass 5;
-    with the transition table from ``initial``'s clusters when given)."""
+    for a warm start from ``initial``, whose full-data cost is ``previous_cost``, also the drift)."""
     t = time.perf_counter()
     refine_passes: list[RefinePass] = []
     refined = None
@@ -232,11 +228,14 @@ def finish(
             best = safer
             summary = cluster_stats_pass(blocks, stats.dim, best.x, params.metric, params.p, previous=previous)
     phase_done(timings, "statistics", t)
+    drift = None
+    if initial is not None:
+        drift = drift_of(initial.x, best.x, summary.transitions, previous_cost, summary.cost, params.metric,
+                         params.p, initial.sizes)
     return FitResult(
         medoids=best, cost=summary.cost, sizes=summary.sizes, cluster_costs=summary.cluster_costs,
         silhouette=summary.silhouette_sum / summary.total_weight, stats=stats,
-        rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings,
-        transitions=summary.transitions,
+        rounds=rounds, refine_passes=refine_passes, refine_mode=params.refine, timings=timings, drift=drift,
     )
 
 
