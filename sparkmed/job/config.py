@@ -24,6 +24,7 @@ from typing import Any
 from sparkmed.data.encoding import VECTOR_FORMATS
 from sparkmed.errors import InputError
 from sparkmed.fit.params import REFINE_MODES, check_params
+from sparkmed.job.hadoop_outputs import COMMIT_MODES
 from sparkmed.kernels import ALGORITHM_NAMES, DEFAULT_MAX_ITER, INIT_NAMES, PUBLIC_METRICS
 
 FORMATS = ("parquet", "csv", "json", "orc", "delta")
@@ -89,6 +90,9 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "output": {
         "path": Key("str", "", "output directory (written atomically; see README 'Command line')"),
         "overwrite": Key("bool", False, "replace an existing output directory (only after the new one is complete)"),
+        "commit": Key("str", "auto", "how an output on a Hadoop filesystem is committed: rename (atomic "
+                      "directory rename), marker (the _SPARKMED_OUTPUT marker written last, for object stores); "
+                      "auto = by scheme", COMMIT_MODES),
         "assignments": Key("bool", True, "write assignments/ (one row per input row)"),
         "assignment_columns": Key("list[str]", [], "extra input columns copied into assignments/"),
         "partitioning": Key("str", "auto", "assignments/ layout: by cluster directory, or none (auto = by cluster "

@@ -95,13 +95,13 @@ def check_output_path(uri: str, overwrite: bool, protected: dict[str, str] | Non
     """The output must be a local directory path that is free (or ``overwrite`` and a previous sparkmed output),
     apart from the ``protected`` paths (config key → path: input.path, assign.model), with a writable parent.
 
-    The atomic rename that protects the previous output needs a local (or shared POSIX) filesystem, so other
-    schemes are refused here rather than half-supported. Returns the real (resolved) path.
+    Local paths only: outputs on other schemes (hdfs:, s3a: ...) are checked and committed through the Hadoop
+    FileSystem API once Spark runs (``hadoop_outputs.HadoopStaging``). Returns the real (resolved) path.
     """
     p = local_path(uri)
     if p is None:
-        raise InputError(f"output path {uri!r}: only local/shared filesystem paths are supported "
-                         "(config key 'output.path'); the job renames the finished output into place")
+        raise InputError(f"output path {uri!r}: only local/shared filesystem paths are checked here (config key "
+                         "'output.path'); Hadoop URIs are checked by hadoop_outputs.HadoopStaging")
     p = Path(os.path.realpath(p))
     check_no_overlap(p, protected or {})
     if p.exists() and not p.is_dir():
@@ -133,6 +133,21 @@ def model_path(uri: str, key: str = "assign.model") -> str:
     if (p / "model").is_dir():
         return str(p / "model")
     return str(p)  # ~ expanded: Spark reads this path
+
+
+def spark_model_path(spark, uri: str, key: str) -> str:
+    """A model URI on a Hadoop filesystem (checked once Spark runs): a fit output directory holding ``model/``
+    gives its ``model/``; whether the output was committed is checked by ``KMedoidsModel.load``."""
+    if local_path(uri) is not None:
+        return uri
+    from sparkmed.ml.persistence import path_exists
+
+    base = uri.rstrip("/")
+    if path_exists(spark, f"{base}/model/metadata"):
+        return f"{base}/model"
+    if not path_exists(spark, base):
+        raise InputError(f"model path {uri!r} does not exist (config key {key!r})")
+    return uri
 
 
 def describe_input(cfg_input: dict[str, Any]) -> str:

@@ -252,6 +252,11 @@ class Staging:
             raise InputError(f"output path {str(out)!r} cannot be prepared (config key 'output.path'): "
                              f"{e.strerror or e} ({where})") from None
 
+    @property
+    def spark_dir(self) -> str:
+        """Where Spark writes (the same local staging directory as ``dir``; see ``hadoop_outputs`` for others)."""
+        return str(self.dir)
+
     def _check_target(self) -> None:
         """The rules of ``io.check_output_path``, again under the lock (a restored or new output may be there)."""
         if not self.out.exists():
@@ -391,7 +396,7 @@ def assignments_frame(model, df, id_col: str | None, extra_cols: list[str]):
     return model.transform(df).select(*cols)
 
 
-def write_assignments(frame, path: Path, n_rows: int, k: int, partitioning: str, rows_per_file: int) -> dict:
+def write_assignments(frame, path: str, n_rows: int, k: int, partitioning: str, rows_per_file: int) -> dict:
     """Write assignments as Parquet; returns how (files, partitioning) for metrics.json.
 
     ``repartition(files)`` is a round-robin shuffle of the narrow (id, cluster, distance) rows: it decouples the
@@ -404,7 +409,7 @@ def write_assignments(frame, path: Path, n_rows: int, k: int, partitioning: str,
     writer = frame.repartition(files).write.mode("error")
     if by_cluster:
         writer = writer.partitionBy("cluster")
-    writer.parquet(str(path))
+    writer.parquet(path)
     return {"tasks": files, "partitioned_by": "cluster" if by_cluster else None}
 
 

@@ -20,7 +20,6 @@ import os
 import platform
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sparkmed.job import config as C
@@ -143,7 +142,8 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     if command == "fit" and cfg["model"]["init_model"]:
         init_model = io.model_path(cfg["model"]["init_model"], "model.init_model")
         protected["model.init_model"] = cfg["model"]["init_model"]
-    out = io.check_output_path(outc["path"], outc["overwrite"], protected)
+    remote = io.local_path(outc["path"]) is None  # hdfs:, s3a:, abfss: ...: checked once Spark runs
+    out = outc["path"] if remote else io.check_output_path(outc["path"], outc["overwrite"], protected)
     report_skip = None
     if command != "assign" and outc["report"]:
         from sparkmed.job.report import matplotlib_available
@@ -155,19 +155,30 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
         report_skip = "disabled (output.report = false)"
 
     started = datetime.now(UTC)
-    staging = Staging(out, outc["overwrite"], marker=output_marker(command))
-    log.info("staging output in %s", staging.dir)
+    staging = None if remote else Staging(out, outc["overwrite"], marker=output_marker(command))
+    if staging is not None:
+        log.info("staging output in %s", staging.dir)
     phases = Phases()
     spark = None
     try:
         spark = phases.run("session", start_spark, cfg, submitted)
         watch_spark(spark)
+        if staging is None:
+            from sparkmed.job.hadoop_outputs import HadoopStaging
+
+            staging = phases.run("prepare output", HadoopStaging, spark, out, outc["overwrite"],
+                                 output_marker(command), outc["commit"], protected)
+            out = staging.out
+            log.info("staging output in %s", staging.spark_dir)
+        if model_dir is not None or init_model is not None:  # a fit output given remotely: use its model/
+            model_dir = model_dir and io.spark_model_path(spark, model_dir, "assign.model")
+            init_model = init_model and io.spark_model_path(spark, init_model, "model.init_model")
         df = phases.run("read", io.read_input, spark, inp)
         run_cfg = {**cfg, "input": inp}
         if command == "assign":
-            metrics = _assign(spark, df, run_cfg, model_dir, staging.dir, phases)
+            metrics = _assign(spark, df, run_cfg, model_dir, staging, phases)
         else:
-            metrics = _fit(spark, df, run_cfg, command, staging.dir, phases, report_skip, init_model)
+            metrics = _fit(spark, df, run_cfg, command, staging, phases, report_skip, init_model)
         metrics.update({
             "command": command, "status": "ok",
             "input": {"path": inp["path"] or None, "table": inp["table"] or None, "format": inp["format"]},
@@ -188,16 +199,21 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
         staging.commit()
         return metrics
     except BaseException:
-        staging.abort()
+        if staging is not None:
+            staging.abort()
         raise
     finally:
         if spark is not None and not submitted:
             spark.stop()
 
 
-def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_skip: str | None,
+def _fit(spark, df, cfg: dict, command: str, staging, phases: Phases, report_skip: str | None,
          init_model: str | None = None) -> dict:
+    """Fit and write model/, medoids/, assignments/ (Spark, into ``staging.spark_dir``) and selection.json and the
+    report (the driver, into ``staging.dir``)."""
     from sparkmed import KMedoids, KMedoidsModel
+
+    out, sdir = staging.dir, staging.spark_dir
 
     inp, outc = cfg["input"], cfg["output"]
     feature_params = io.resolve_features(df, inp["features"], cfg["model"]["metric"], io.describe_input(inp))
@@ -230,14 +246,14 @@ def _fit(spark, df, cfg: dict, command: str, out: Path, phases: Phases, report_s
     log.info("fit: k=%d n=%d cost=%.6g mean=%.6g silhouette=%.4f", metrics["k"], metrics["n"], metrics["cost"],
              metrics["mean_cost"], metrics["silhouette"])
 
-    phases.run("write model", model.write().save, str(out / "model"))
+    phases.run("write model", model.write().save, f"{sdir}/model")
     phases.run("write medoids",
                lambda: medoids_frame(spark, model, df, inp["id"] or None).coalesce(1).write.parquet(
-                   str(out / "medoids")))
+                   f"{sdir}/medoids"))
     if outc["assignments"]:
         extra_cols = list(outc["assignment_columns"]) or ([] if inp["id"] else list(inp["features"]))
         frame = assignments_frame(model, df, inp["id"] or None, extra_cols)
-        metrics["assignments"] = phases.run("write assignments", write_assignments, frame, out / "assignments",
+        metrics["assignments"] = phases.run("write assignments", write_assignments, frame, f"{sdir}/assignments",
                                             metrics["n"], metrics["k"], outc["partitioning"], outc["rows_per_file"])
     if report_skip is None:
         from sparkmed.job.report import sample_points, write_report
@@ -277,7 +293,7 @@ def trusted_metrics(modules: list[str]) -> dict:
     return found
 
 
-def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> dict:
+def _assign(spark, df, cfg: dict, model_dir: str, staging, phases: Phases) -> dict:
     """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json.
 
     The input's feature width must be the model's: for columns (inputCols) checked before any job, for one
@@ -290,6 +306,7 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     from sparkmed.ml.plan import feature_spec
 
     inp, outc = cfg["input"], cfg["output"]
+    sdir = staging.spark_dir
     trusted = trusted_metrics(cfg["assign"]["trust_modules"])
     model = phases.run("load model", KMedoidsModel.load, model_dir, customMetrics=trusted)
     if inp["features"]:  # the new data may name its feature columns differently
@@ -318,11 +335,11 @@ def _assign(spark, df, cfg: dict, model_dir: str, out: Path, phases: Phases) -> 
     n = phases.run("count", count_rows, df, width_col, dim, id_col, model_dir)
     k = int(model.medoids().shape[0])
     frame = assignments_frame(model, df, id_col, list(outc["assignment_columns"]))
-    how = phases.run("write assignments", write_assignments, frame, out / "assignments", n, k,
+    how = phases.run("write assignments", write_assignments, frame, f"{sdir}/assignments", n, k,
                      outc["partitioning"], outc["rows_per_file"])
 
     def stats() -> list:
-        written = spark.read.parquet(str(out / "assignments"))
+        written = spark.read.parquet(f"{sdir}/assignments")
         return written.groupBy("cluster").agg(F.count("*").alias("n"), F.sum("distance").alias("cost")).collect()
 
     rows = {r["cluster"]: r for r in phases.run("statistics", stats)}

@@ -197,6 +197,21 @@ def read_medoid_rows(session: SparkSession, path: str, k: int, dim: int) -> tupl
     return xs, np.array(keys, dtype=np.int64), [r["id"] for r in rows]
 
 
+def check_committed(session: SparkSession, path: str) -> None:
+    """Refuse the ``model/`` of a sparkmed job output that was never committed: a staging directory (its owner
+    record ``_SPARKMED_STAGING`` is there) or an output without its ``_SPARKMED_OUTPUT`` marker, which on object
+    stores is written last (``sparkmed.job.hadoop_outputs``). A model saved anywhere else is not affected."""
+    from sparkmed.job.outputs import MARKER, OWNER
+
+    parent, _, name = path.rstrip("/").rpartition("/")
+    if name != "model" or not parent or path_exists(session, f"{parent}/{MARKER}"):
+        return
+    if path_exists(session, f"{parent}/{OWNER}") or path_exists(session, f"{parent}/medoids"):
+        raise InputError(f"'{path}' belongs to a sparkmed output that was not committed (no {MARKER} marker in "
+                         f"'{parent}': the run that wrote it failed, was killed or is still running); use a "
+                         "committed output")
+
+
 class SparkmedReader(MLReader):
     """Reads what :class:`SparkmedWriter` wrote back into an instance of ``cls``.
 
@@ -211,6 +226,8 @@ class SparkmedReader(MLReader):
 
     def load(self, path: str) -> Any:
         session = self.sparkSession
+        if isinstance(path, str):
+            check_committed(session, path)
         meta = read_metadata(session, path, self.cls)
         instance = self.cls._from_persisted(session, path, meta)
         instance._resetUid(meta["uid"])
