@@ -106,6 +106,12 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
         g.add_argument("--trust-module", dest="assign.trust_modules", action="append", metavar="MODULE",
                        help="import MODULE (your choice) and use its numba functions as custom metrics the model "
                             "names, repeatable (assign.trust_modules)")
+        g.add_argument("--stream", dest="assign.stream", action="store_const", const=True,
+                       help="label the input continuously (Structured Streaming) into the output (assign.stream)")
+        g.add_argument("--checkpoint", dest="assign.checkpoint", metavar="DIR",
+                       help="streaming checkpoint: exactly once across restarts (assign.checkpoint)")
+        g.add_argument("--trigger", dest="assign.trigger", help="available-now | processing-time (assign.trigger)")
+        g.add_argument("--interval", dest="assign.interval", help="processing-time interval (assign.interval)")
     p.add_argument("--log-level", default=argparse.SUPPRESS, help="sparkmed log level (default INFO)")
     p.add_argument("-q", "--quiet", action="store_true", help="print only errors")
     p.add_argument("--json", action="store_true", help="print metrics.json on stdout when the run succeeds")
@@ -172,10 +178,10 @@ def _job(args: argparse.Namespace, submitted: bool) -> int:
         return 1
     if handler is not None:
         handler.finish()
-    if getattr(args, "json", False):
-        from pathlib import Path
+    if getattr(args, "json", False):  # what metrics.json holds (the output may be on a Hadoop filesystem)
+        from sparkmed.job.outputs import json_text
 
-        sys.stdout.write((Path(metrics["output"]) / "metrics.json").read_text() + "\n")
+        sys.stdout.write(json_text(redact(metrics, secrets | LOG_FILTER.secrets)))
     if args.quiet:
         return 0
     if handler is not None and handler.tty:

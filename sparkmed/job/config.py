@@ -25,6 +25,7 @@ from sparkmed.data.encoding import VECTOR_FORMATS
 from sparkmed.errors import InputError
 from sparkmed.fit.params import REFINE_MODES, check_params
 from sparkmed.job.hadoop_outputs import COMMIT_MODES
+from sparkmed.job.stream import TRIGGERS
 from sparkmed.kernels import ALGORITHM_NAMES, DEFAULT_MAX_ITER, INIT_NAMES, PUBLIC_METRICS
 
 FORMATS = ("parquet", "csv", "json", "orc", "delta")
@@ -86,6 +87,13 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "model": Key("str", "", "saved model directory (or a fit output directory containing model/)"),
         "trust_modules": Key("list[str]", [], "modules YOU trust to import: their numba functions are the custom "
                              "metrics a model may name (a model's files are never imported)"),
+        "stream": Key("bool", False, "label the input continuously with Structured Streaming (exactly once "
+                      "through assign.checkpoint)"),
+        "checkpoint": Key("str", "", "streaming checkpoint directory (required with assign.stream)"),
+        "trigger": Key("str", "available-now", "available-now: label what is new, then stop; processing-time: "
+                       "a micro-batch every assign.interval until stopped", TRIGGERS),
+        "interval": Key("str", "1 minute", "processing-time trigger interval, e.g. \"30 seconds\""),
+        "max_files_per_trigger": Key("int", 0, "input files per micro-batch (0 = all new files)", min=0),
     },
     "output": {
         "path": Key("str", "", "output directory (written atomically; see README 'Command line')"),
@@ -235,6 +243,17 @@ def check_for(command: str, cfg: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("config key 'input.features' is required: numeric columns, or one vector/array column")
     if command == "assign" and not cfg["assign"]["model"]:
         raise ConfigError("config key 'assign.model' is required (--model)")
+    a = cfg["assign"]
+    if command == "assign" and a["stream"]:
+        if not a["checkpoint"]:
+            raise ConfigError("config key 'assign.checkpoint' is required with assign.stream (--checkpoint DIR)")
+        if out["overwrite"]:
+            raise ConfigError("output.overwrite does not apply to a stream (its sink only grows): to start over, "
+                              "remove the output and the checkpoint (config keys 'output.overwrite', "
+                              "'assign.stream')")
+    elif a["checkpoint"] or a["trigger"] != "available-now" or a["max_files_per_trigger"]:
+        raise ConfigError("config keys 'assign.checkpoint', 'assign.trigger' and 'assign.max_files_per_trigger' "
+                          "are for `sparkmed assign --stream` only")
     if command != "fit" and cfg["model"]["init_model"]:
         raise ConfigError(f"config key 'model.init_model' is for `sparkmed fit` only, not `sparkmed {command}`")
     if command == "select-k":

@@ -85,6 +85,15 @@ class HadoopFS:
         """``uri`` fully qualified (scheme, authority, absolute, ``..`` resolved) as Hadoop names it."""
         return str(self.fs.makeQualified(self.p(uri)).toString()).rstrip("/")
 
+    def qualify_any(self, uri: str) -> str:
+        """``uri`` qualified by ITS OWN filesystem (a plain path is a local one), glob components dropped."""
+        from sparkmed.job.io import spark_path
+
+        parts = spark_path(uri).rstrip("/").split("/")
+        glob_at = next((i for i, part in enumerate(parts) if any(c in part for c in "*?[{")), len(parts))
+        p = self.p("/".join(parts[:glob_at]) or "/")
+        return str(p.getFileSystem(self._conf).makeQualified(p).toString()).rstrip("/")
+
     def exists(self, uri: str) -> bool:
         return bool(self.fs.exists(self.p(uri)))
 
@@ -136,6 +145,30 @@ class HadoopFS:
         self.fs.copyFromLocalFile(False, False, self.p(local.resolve().as_uri()), self.p(uri))
 
 
+def check_no_overlap(fs: HadoopFS, out: str, protected: dict[str, str], out_key: str) -> None:
+    """``out`` (qualified) must not be, lie inside or contain any ``protected`` path (config key → path or URI,
+    compared qualified by its own filesystem): writing there would destroy the job's own input or model."""
+    for key, uri in protected.items():
+        if not uri:
+            continue
+        try:
+            p = fs.qualify_any(uri)
+        except Exception:  # noqa: BLE001 - a URI no filesystem here can name cannot be this output
+            continue
+        if out == p:
+            relation = "is"
+        elif out.startswith(p + "/"):
+            relation = "lies inside"
+        elif p.startswith(out + "/"):
+            relation = "contains"
+        else:
+            continue
+        what = {"input.path": "input", "assign.checkpoint": "checkpoint"}.get(key, "model")
+        raise InputError(f"{out_key.split('.')[-1]} path {out!r} {relation} the {what} path {uri!r} (config keys "
+                         f"{out_key!r} and {key!r}): writing there would destroy the job's own {what}; choose a "
+                         "directory outside it")
+
+
 def read_record(fs: HadoopFS, uri: str) -> dict | None:
     """A JSON object file (marker, owner record) on the Hadoop filesystem, None when absent or not JSON."""
     text = fs.read_text(uri)
@@ -170,7 +203,7 @@ class HadoopStaging:
         parent, _, self.name = self.out.rpartition("/")
         self.parent = parent
         self._names = re.compile(rf"{re.escape(self.name)}\.(tmp|old)-[0-9a-f]{{12}}")
-        self._check_overlap(protected or {})
+        check_no_overlap(self.fs, self.out, protected or {}, "output.path")
         try:
             self._clean_leftovers()
             self._check_target(at_commit=False)
@@ -184,27 +217,6 @@ class HadoopStaging:
                              f"{str(exc).strip().splitlines()[0][:300] if str(exc).strip() else exc!r}") from None
         self.dir = Path(tempfile.mkdtemp(prefix="sparkmed-driver-files-"))
         log.info("output %s: commit by %s", self.out, self.mode)
-
-    def _check_overlap(self, protected: dict[str, str]) -> None:
-        for key, uri in protected.items():
-            if not uri or ":" not in uri.split("/", 1)[0]:
-                continue  # local inputs cannot be this remote output
-            try:
-                p = self.fs.qualify(uri)
-            except Exception:  # noqa: BLE001 - another filesystem: no overlap possible
-                continue
-            if self.out == p:
-                relation = "is"
-            elif self.out.startswith(p + "/"):
-                relation = "lies inside"
-            elif p.startswith(self.out + "/"):
-                relation = "contains"
-            else:
-                continue
-            what = "input" if key == "input.path" else "model"
-            raise InputError(f"output path {self.out!r} {relation} the {what} path {uri!r} (config keys "
-                             f"'output.path' and {key!r}): writing the output would destroy the job's own "
-                             f"{what}; choose an output directory outside it")
 
     def _check_target(self, at_commit: bool) -> None:
         if not self.fs.exists(self.out):

@@ -379,8 +379,7 @@ def _clean(o: Any) -> Any:
 
 def write_json(path: Path, data: dict) -> None:
     """``data`` as indented JSON (numpy values converted, NaN/inf as null). Redact before calling it."""
-    text = json.dumps(_clean(json.loads(json.dumps(data, default=_json_default))), indent=2, sort_keys=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    path.write_text(json_text(data), encoding="utf-8")
 
 
 def assignments_frame(model, df, id_col: str | None, extra_cols: list[str]):
@@ -396,6 +395,16 @@ def assignments_frame(model, df, id_col: str | None, extra_cols: list[str]):
     return model.transform(df).select(*cols)
 
 
+def partitioned_by_cluster(partitioning: str, k: int) -> bool:
+    """Whether assignments/ gets one directory per cluster (``output.partitioning``; auto: only for k <= 64)."""
+    return partitioning == "cluster" or (partitioning == "auto" and k <= 64)
+
+
+def json_text(data: dict) -> str:
+    """``data`` as the indented JSON of metrics.json (numpy values converted, NaN/inf as null)."""
+    return json.dumps(_clean(json.loads(json.dumps(data, default=_json_default))), indent=2, sort_keys=False) + "\n"
+
+
 def write_assignments(frame, path: str, n_rows: int, k: int, partitioning: str, rows_per_file: int) -> dict:
     """Write assignments as Parquet; returns how (files, partitioning) for metrics.json.
 
@@ -405,7 +414,7 @@ def write_assignments(frame, path: str, n_rows: int, k: int, partitioning: str, 
     cluster; with many clusters they would mean many tiny files, hence ``auto`` = by cluster only for k <= 64.
     """
     files = max(1, math.ceil(n_rows / rows_per_file))
-    by_cluster = partitioning == "cluster" or (partitioning == "auto" and k <= 64)
+    by_cluster = partitioned_by_cluster(partitioning, k)
     writer = frame.repartition(files).write.mode("error")
     if by_cluster:
         writer = writer.partitionBy("cluster")

@@ -20,6 +20,7 @@ import os
 import platform
 from dataclasses import asdict, is_dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sparkmed.job import config as C
@@ -142,6 +143,8 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     if command == "fit" and cfg["model"]["init_model"]:
         init_model = io.model_path(cfg["model"]["init_model"], "model.init_model")
         protected["model.init_model"] = cfg["model"]["init_model"]
+    if command == "assign" and cfg["assign"]["stream"]:
+        return _stream(cfg, inp, model_dir, protected, submitted)
     remote = io.local_path(outc["path"]) is None  # hdfs:, s3a:, abfss: ...: checked once Spark runs
     out = outc["path"] if remote else io.check_output_path(outc["path"], outc["overwrite"], protected)
     report_skip = None
@@ -205,6 +208,42 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
     finally:
         if spark is not None and not submitted:
             spark.stop()
+
+
+def _stream(cfg: dict, inp: dict, model_dir: str, protected: dict[str, str], submitted: bool) -> dict[str, Any]:
+    """``sparkmed assign --stream`` (see ``stream``): no staging, the file sink's log commits each batch. A local
+    output is locked (``outputs.OutputLock``) for the life of the query: one stream per output."""
+    from sparkmed.job.stream import run_stream, stream_source
+
+    outc, a = cfg["output"], cfg["assign"]
+    local = io.local_path(outc["path"])
+    lock = None
+    if local is not None:
+        from sparkmed.job.outputs import OutputLock
+
+        lock = OutputLock(Path(os.path.realpath(local)))
+        local.parent.mkdir(parents=True, exist_ok=True)
+        lock.acquire()
+    started = datetime.now(UTC)
+    phases = Phases()
+    spark = None
+    try:
+        spark = phases.run("session", start_spark, cfg, submitted)
+        watch_spark(spark)
+        model_dir = io.spark_model_path(spark, model_dir, "assign.model")
+        df = phases.run("read", stream_source, spark, inp, a["max_files_per_trigger"])
+        out = io.spark_path(outc["path"])
+        metrics = phases.run("stream", run_stream, spark, df, {**cfg, "input": inp}, model_dir, out, protected,
+                             phases)
+        metrics.update({"command": "assign", "status": "ok", "output": metrics.pop("output", out),
+                        "phases_seconds": phases.seconds, "versions": versions(spark),
+                        "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat()})
+        return metrics
+    finally:
+        if spark is not None and not submitted:
+            spark.stop()
+        if lock is not None:
+            lock.release()
 
 
 def _fit(spark, df, cfg: dict, command: str, staging, phases: Phases, report_skip: str | None,
@@ -293,20 +332,15 @@ def trusted_metrics(modules: list[str]) -> dict:
     return found
 
 
-def _assign(spark, df, cfg: dict, model_dir: str, staging, phases: Phases) -> dict:
-    """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json.
-
-    The input's feature width must be the model's: for columns (inputCols) checked before any job, for one
-    array/vector column by the same aggregation that counts the rows (dense models only: sparse, set and
-    Gower rows have variable widths by design).
-    """
-    from pyspark.sql import functions as F
-
+def labelling_model(df, cfg: dict, model_dir: str, phases: Phases):
+    """(model, id column or None) for labelling ``df`` (``assign``, batch or stream): the saved model loaded
+    (custom metrics only from ``assign.trust_modules``), its feature columns renamed to ``input.features``
+    when given, and every column the labelling needs checked to exist, before any job over the data. The
+    width of one array/vector column is checked by ``count_rows`` (batch only)."""
     from sparkmed import KMedoidsModel
     from sparkmed.ml.plan import feature_spec
 
     inp, outc = cfg["input"], cfg["output"]
-    sdir = staging.spark_dir
     trusted = trusted_metrics(cfg["assign"]["trust_modules"])
     model = phases.run("load model", KMedoidsModel.load, model_dir, customMetrics=trusted)
     if inp["features"]:  # the new data may name its feature columns differently
@@ -331,6 +365,26 @@ def _assign(spark, df, cfg: dict, model_dir: str, staging, phases: Phases) -> di
         raise io.InputError(f"config key 'input.features': {len(spec.inputCols)} feature column(s) "
                             f"({', '.join(spec.inputCols)}) but the model {model_dir!r} has dimension {dim}; name "
                             f"{dim} columns, in the order the model was fitted on")
+    return model, id_col
+
+
+def _assign(spark, df, cfg: dict, model_dir: str, staging, phases: Phases) -> dict:
+    """Label new data with a saved model: assignments/ plus per-cluster counts and distances in metrics.json.
+
+    The input's feature width must be the model's: for columns (inputCols) checked before any job, for one
+    array/vector column by the same aggregation that counts the rows (dense models only: sparse, set and
+    Gower rows have variable widths by design).
+    """
+    from pyspark.sql import functions as F
+
+    from sparkmed.ml.plan import feature_spec
+
+    outc = cfg["output"]
+    sdir = staging.spark_dir
+    model, id_col = labelling_model(df, cfg, model_dir, phases)
+    spec = feature_spec(model)
+    dense = model.getEncoding().kind == "dense"
+    dim = int(model.medoids().shape[1])
     width_col = spec.featuresCol if dense and not spec.inputCols else None
     n = phases.run("count", count_rows, df, width_col, dim, id_col, model_dir)
     k = int(model.medoids().shape[0])

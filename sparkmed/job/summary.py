@@ -9,7 +9,6 @@ its one ``done:`` line (scripts and captured logs read it); ``--json`` prints ``
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
 
 MAX_LISTED_SIZES = 12
@@ -35,18 +34,18 @@ def _phases(metrics: dict[str, Any]) -> str:
 
 
 def _outputs(metrics: dict[str, Any]) -> list[tuple[str, str]]:
-    out = Path(str(metrics.get("output", "")))
-    rows = [("output", str(out))]
+    out = str(metrics.get("output", "")).rstrip("/")  # a local path or a Hadoop URI: joined as strings
+    rows = [("output", out)]
     if metrics.get("command") != "assign":
-        rows += [("  model", str(out / "model")), ("  medoids", str(out / "medoids"))]
+        rows += [("  model", f"{out}/model"), ("  medoids", f"{out}/medoids")]
     if metrics.get("assignments"):
-        rows.append(("  assignments", str(out / "assignments")))
+        rows.append(("  assignments", f"{out}/assignments"))
     report = metrics.get("report") or {}
     if report.get("html"):
-        rows.append(("  report", str(out / report["html"])))
+        rows.append(("  report", f"{out}/{report['html']}"))
     elif report.get("skipped"):
         rows.append(("  report", f"skipped: {report['skipped']}"))
-    rows.append(("  metrics", str(out / "metrics.json")))
+    rows.append(("  metrics", f"{out}/metrics.json"))
     mlflow = metrics.get("mlflow") or {}
     if isinstance(mlflow, dict) and mlflow.get("run_id"):
         rows.append(("  mlflow run", str(mlflow["run_id"])))
