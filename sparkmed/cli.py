@@ -81,6 +81,8 @@ def _job_parser(sub, name: str, help_: str) -> argparse.ArgumentParser:
     g.add_argument("--id", dest="input.id", help="row id column (input.id)")
     g.add_argument("--weight", dest="input.weight", help="row weight column (input.weight)")
     g.add_argument("-o", "--output", dest="output.path", help="output directory (output.path)")
+    g.add_argument("--output-table", dest="output.table", metavar="PREFIX",
+                   help="also write tables PREFIX_medoids and PREFIX_assignments (output.table)")
     g.add_argument("--overwrite", dest="output.overwrite", action="store_const", const=True,
                    help="replace an existing output once the new one is complete (output.overwrite)")
     g.add_argument("--no-report", dest="output.report", action="store_const", const=False,

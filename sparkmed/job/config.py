@@ -26,6 +26,7 @@ from sparkmed.errors import InputError
 from sparkmed.fit.params import REFINE_MODES, check_params
 from sparkmed.job.hadoop_outputs import COMMIT_MODES
 from sparkmed.job.stream import TRIGGERS
+from sparkmed.job.tables import TABLE_FORMATS
 from sparkmed.kernels import ALGORITHM_NAMES, DEFAULT_MAX_ITER, INIT_NAMES, PUBLIC_METRICS
 
 FORMATS = ("parquet", "csv", "json", "orc", "delta")
@@ -101,6 +102,10 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "commit": Key("str", "auto", "how an output on a Hadoop filesystem is committed: rename (atomic "
                       "directory rename), marker (the _SPARKMED_OUTPUT marker written last, for object stores); "
                       "auto = by scheme", COMMIT_MODES),
+        "table": Key("str", "", "also write the catalog tables <table>_medoids and <table>_assignments "
+                     "(saveAsTable; replaced only when the whole run succeeded)"),
+        "table_format": Key("str", "parquet", "format of the output tables (delta where the cluster has it)",
+                            TABLE_FORMATS),
         "assignments": Key("bool", True, "write assignments/ (one row per input row)"),
         "assignment_columns": Key("list[str]", [], "extra input columns copied into assignments/"),
         "partitioning": Key("str", "auto", "assignments/ layout: by cluster directory, or none (auto = by cluster "
@@ -243,8 +248,14 @@ def check_for(command: str, cfg: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("config key 'input.features' is required: numeric columns, or one vector/array column")
     if command == "assign" and not cfg["assign"]["model"]:
         raise ConfigError("config key 'assign.model' is required (--model)")
+    if out["table"]:
+        from sparkmed.job.tables import check_prefix
+
+        check_prefix(out["table"])
     a = cfg["assign"]
     if command == "assign" and a["stream"]:
+        if out["table"]:
+            raise ConfigError("config key 'output.table' is for batch runs; a stream writes its sink directory")
         if not a["checkpoint"]:
             raise ConfigError("config key 'assign.checkpoint' is required with assign.stream (--checkpoint DIR)")
         if out["overwrite"]:

@@ -163,6 +163,7 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
         log.info("staging output in %s", staging.dir)
     phases = Phases()
     spark = None
+    tables = None
     try:
         spark = phases.run("session", start_spark, cfg, submitted)
         watch_spark(spark)
@@ -173,6 +174,11 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
                                  output_marker(command), outc["commit"], protected)
             out = staging.out
             log.info("staging output in %s", staging.spark_dir)
+        if outc["table"]:
+            from sparkmed.job.tables import TableStaging
+
+            kinds = (["medoids"] if command != "assign" else []) + (["assignments"] if outc["assignments"] else [])
+            tables = TableStaging(spark, outc["table"], outc["table_format"], outc["overwrite"], kinds)
         if model_dir is not None or init_model is not None:  # a fit output given remotely: use its model/
             model_dir = model_dir and io.spark_model_path(spark, model_dir, "assign.model")
             init_model = init_model and io.spark_model_path(spark, init_model, "model.init_model")
@@ -193,6 +199,9 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
             "started_at": started.isoformat(), "finished_at": datetime.now(UTC).isoformat(),
             "config": cfg,
         })
+        if tables is not None:  # copies of the staged Parquet, swapped in after the directory commit
+            phases.run("stage tables", stage_tables, spark, tables, staging.spark_dir, metrics)
+            metrics["tables"] = dict(tables.names)
         write_json(staging.dir / "metrics.json", redact(metrics, secrets))
         if cfg["mlflow"]["enabled"]:
             from sparkmed.job.mlflow_log import log_run
@@ -200,14 +209,27 @@ def run(command: str, cfg: dict, *, submitted: bool = False) -> dict[str, Any]:
             metrics["mlflow"] = phases.run("mlflow", log_run, cfg, metrics, staging.dir, secrets)
             write_json(staging.dir / "metrics.json", redact(metrics, secrets))
         staging.commit()
+        if tables is not None:
+            phases.run("commit tables", tables.commit)
         return metrics
     except BaseException:
         if staging is not None:
             staging.abort()
+        if tables is not None:
+            tables.abort()
         raise
     finally:
         if spark is not None and not submitted:
             spark.stop()
+
+
+def stage_tables(spark, tables, sdir: str, metrics: dict) -> None:
+    """The staging tables, from the Parquet the run staged in ``sdir`` (the assignments keep their layout)."""
+    if "medoids" in tables.names:
+        tables.stage("medoids", spark.read.parquet(f"{sdir}/medoids"))
+    if "assignments" in tables.names:
+        by = (metrics.get("assignments") or {}).get("partitioned_by")
+        tables.stage("assignments", spark.read.parquet(f"{sdir}/assignments"), partition_by=by)
 
 
 def _stream(cfg: dict, inp: dict, model_dir: str, protected: dict[str, str], submitted: bool) -> dict[str, Any]:
