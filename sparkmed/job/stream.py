@@ -76,8 +76,8 @@ def run_stream(spark, df, cfg: dict, model_dir: str, out: str, protected: dict[s
     from pyspark.sql import functions as F
 
     from sparkmed.job.hadoop_outputs import HadoopFS
+    from sparkmed.job.labelling import labelling_model
     from sparkmed.job.outputs import assignments_frame, json_text, partitioned_by_cluster
-    from sparkmed.job.run import labelling_model
 
     a, outc = cfg["assign"], cfg["output"]
     fs = HadoopFS(spark, out)
