@@ -8,9 +8,10 @@
 #   the driver (cloudpickled closures and numpy arrays travel between them): they are pinned from .venv;
 # - pyspark itself is NOT packed: every Spark executor already puts $SPARK_HOME/python/lib/pyspark.zip on its
 #   Python workers' path (this saves ~450 MB of jars in the archive);
-# - numba's on-disk cache (cache=True) is warmed by a small local fit whose Python workers ARE the new venv,
-#   so the unpacked archive on the executors hits the cache instead of compiling every kernel per worker
-#   (alternative: spark.executorEnv.NUMBA_CACHE_DIR, see conf/spark-defaults.conf).
+# - the wheel (scripts/build_wheel.sh) carries numba's cache for the generic x86-64 CPU, so the unpacked
+#   archive loads the kernels on any x86-64 executor instead of compiling them per worker; a small local fit
+#   whose Python workers ARE the new venv then checks that the executors import the packed sparkmed (and
+#   compiles whatever the wheel lacked). Read-only unpacking: see sparkmed/numba_target.py.
 #
 # Usage: bash scripts/pack_env.sh [--force]     (re-uses an archive whose inputs have not changed)
 # Env:   PACK_DIR (default build/pack), PYTHON (base interpreter, default: the one .venv was made from)
@@ -39,7 +40,8 @@ fi
 t0=$(date +%s)
 echo "pack_env: building the wheel"
 rm -rf "$PACK_DIR/wheel" "$PACK_DIR/venv" "$PACK_DIR/env.tar.gz" "$PACK_DIR/env.stamp"
-"$VENV_PY" -m pip wheel --quiet --disable-pip-version-check --no-deps -w "$PACK_DIR/wheel" "$ROOT"
+# build_wheel.sh: a clean copy of the sources, with numba's kernels compiled for the generic x86-64 CPU inside.
+WHEEL_DIR="$PACK_DIR/wheel" VENV_PY="$VENV_PY" bash "$ROOT/scripts/build_wheel.sh"
 WHEEL=$(ls "$PACK_DIR"/wheel/sparkmed-*.whl)
 
 echo "pack_env: fresh venv with $(basename "$WHEEL") and $PINS"

@@ -9,7 +9,8 @@ installation was never warmed pays the compile in its first fit.
 ``warmup`` runs a small real fit through local Spark — the same code paths, argument types and single-thread
 serial kernels as the executors — plus ``transform``, ``computeCost`` and the evaluator, for each requested
 metric, so that the cache holds exactly the specialisations a fit needs. ``scripts/setup.sh`` runs it after
-installing; ``scripts/pack_env.sh`` warms the packed venv the same way before packing it.
+installing; ``scripts/build_wheel.sh`` runs it on a clean copy of the sources to ship the cache in the wheel
+(compiled for the generic x86-64 CPU, ``sparkmed.numba_target``), which ``scripts/pack_env.sh`` installs.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ import sys
 
 import pytest
 
+import sparkmed  # noqa: F401  (first: sets numba's CPU target before any test module imports numba)
+
 # Spark must bind to loopback and start executors' Python from this venv (see shared/SPARK_NOTES.md).
 os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 os.environ["PYSPARK_PYTHON"] = sys.executable
