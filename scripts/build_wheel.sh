@@ -7,9 +7,9 @@
 # - the wheel is built from a clean copy of the sources: this tree's own __pycache__ holds whatever development
 #   runs compiled (host-CPU entries, stale line numbers), which must not ship;
 # - the copy's cache is filled by `sparkmed warmup` (a small real fit through local Spark: the executors'
-#   serial kernels and the driver's) for numba's `generic` x86-64 CPU, the target sparkmed compiles for at run
-#   time (sparkmed.numba_target): numba keys cached code by CPU name and features, and `generic` is the one key
-#   every x86-64 machine shares;
+#   serial kernels and the driver's) for the x86-64-v3 CPU level, the target sparkmed compiles for at run time
+#   (sparkmed.numba_target): numba keys cached code by CPU name and features, and a named level with an empty
+#   feature list is one key every AVX2 machine shares (this machine must have every v3 feature: checked);
 # - the run happens in an empty directory with PYTHONPATH on the copy, so the driver and the Python workers
 #   import the copy (pyspark's daemon puts the cwd first on sys.path), and the script fails if the copy's
 #   cache stayed empty.
@@ -29,9 +29,14 @@ mkdir -p "$SRC" "$WORK/run" "$OUT"
 tar -c --exclude=__pycache__ --exclude='*.pyc' sparkmed pyproject.toml README.md LICENSE | tar -x -C "$SRC"
 
 t0=$(date +%s)
+PYTHONPATH="$SRC" "$VENV_PY" -c "
+import sys
+from sparkmed.numba_target import DEFAULT_CPU, chosen_cpu
+if chosen_cpu(DEFAULT_CPU) != DEFAULT_CPU:
+    sys.exit(f'build_wheel: this CPU lacks {DEFAULT_CPU} features: its cache would not be portable')"
 METRICS=()
 for m in ${WARMUP_METRICS:-euclidean}; do METRICS+=(--metric "$m"); done
-(cd "$WORK/run" && env -u NUMBA_CACHE_DIR -u NUMBA_CPU_NAME SPARKMED_NUMBA_CPU=generic PYTHONPATH="$SRC" \
+(cd "$WORK/run" && env -u NUMBA_CACHE_DIR -u NUMBA_CPU_NAME -u NUMBA_CPU_FEATURES -u SPARKMED_NUMBA_CPU PYTHONPATH="$SRC" \
   SPARK_LOCAL_IP=${SPARK_LOCAL_IP:-127.0.0.1} PYSPARK_PYTHON="$VENV_PY" "$VENV_PY" -m sparkmed.cli warmup "${METRICS[@]}")
 shopt -s nullglob
 CACHED=("$SRC"/sparkmed/kernels/__pycache__/*.nbi)

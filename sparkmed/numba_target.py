@@ -3,17 +3,22 @@
 Why: a fresh cluster (a Databricks job cluster, an autoscaled executor, a new packed venv) otherwise compiles
 every kernel in every Python worker on its first fit (~50 s per worker for a Euclidean fit). numba can load
 machine code from its on-disk cache instead, but it keys every cached entry by the compiling machine's CPU
-name and feature list: a cache built on one CPU model misses on every other. Compiling for LLVM's
-``generic`` x86-64 CPU (SSE2, no host-specific features) makes the key the same on every x86-64 machine, so
-the wheel built by ``scripts/build_wheel.sh`` ships a cache that loads anywhere with the same Python and
-numba versions. Measured here: the FasterPAM kernel is ~25 % slower in-process (n=10k, k=100: 0.57 s vs
-0.45 s), a whole 200k-row fit is unchanged within noise (passes are bound by Arrow transfer, not by SIMD),
-and every result is identical (``fastmath`` is off, so no FMA contraction on either target).
+name and feature list: a cache built on one CPU model misses on every other. Compiling for a named CPU level
+with an empty feature list makes the key the same on every machine of that level, so the wheel built by
+``scripts/build_wheel.sh`` ships a cache that loads anywhere with the same Python and numba versions.
+The level is **x86-64-v3** (AVX2, FMA, BMI2: every x86-64 server CPU since 2013-2015, Intel Haswell and AMD
+Excavator/Zen). Measured here (AMD EPYC, znver4 with AVX-512), single thread, pruned swap-delta kernel at
+n=100k: x86-64-v3 0.8-1.3x the host-tuned time, while LLVM's ``generic`` x86-64 (SSE2) is 2-2.7x slower; every
+result is identical (``fastmath`` is off, so nothing is contracted or reassociated on any target).
 
 Rules, applied once per process by ``apply()`` (``sparkmed/__init__`` calls it first):
 
-- ``NUMBA_CPU_NAME`` already set by the user: left alone. ``SPARKMED_NUMBA_CPU=host`` keeps numba's default
-  (host CPU, not portable); anything else (default ``generic``) sets ``NUMBA_CPU_NAME`` to it.
+- ``NUMBA_CPU_NAME`` already set by the user: left alone. ``SPARKMED_NUMBA_CPU`` chooses: the default
+  ``x86-64-v3`` is used where the CPU has every v3 feature (``/proc/cpuinfo``), else numba's host default (a
+  v3 binary would stop with an illegal instruction there, and no shipped cache could load anyway);
+  ``host`` keeps numba's default (host-tuned, not portable); any other LLVM CPU name (``generic``,
+  ``x86-64-v2``) is used as given. A named CPU gets ``NUMBA_CPU_FEATURES=""`` unless that is set: the
+  features then follow from the name, and the cache key holds no host feature list.
 - If numba was imported before sparkmed, its configuration is already read: nothing changes in this process
   (it compiles for the host, correctly, and misses the shipped cache). Executors import sparkmed first.
 - The shipped cache sits in ``sparkmed/kernels/__pycache__`` (numba's in-tree locator). Where that directory is
@@ -31,7 +36,10 @@ import os
 import tempfile
 
 CPU_ENV = "SPARKMED_NUMBA_CPU"
-DEFAULT_CPU = "generic"
+DEFAULT_CPU = "x86-64-v3"
+V3_FLAGS = frozenset({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave", "cx16", "lahf_lm",
+                      "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"})
+"""``/proc/cpuinfo`` names of the x86-64-v3 features (v2's plus AVX, AVX2, BMI1/2, F16C, FMA, LZCNT, MOVBE)."""
 KERNELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 SHIPPED_CACHE = os.path.join(KERNELS_DIR, "__pycache__")
 CACHE_SUFFIXES = (".nbi", ".nbc")
@@ -40,15 +48,28 @@ CACHE_SUFFIXES = (".nbi", ".nbc")
 def apply() -> None:
     """Set numba's CPU target and cache directory for this process (before numba is imported)."""
     if "NUMBA_CPU_NAME" not in os.environ:
-        cpu = os.environ.get(CPU_ENV, DEFAULT_CPU).strip()
-        if cpu and cpu != "host":
+        cpu = chosen_cpu(os.environ.get(CPU_ENV, DEFAULT_CPU).strip() or DEFAULT_CPU)
+        if cpu != "host":
             os.environ["NUMBA_CPU_NAME"] = cpu
+            os.environ.setdefault("NUMBA_CPU_FEATURES", "")
     if not os.environ.get("NUMBA_CACHE_DIR") and not _writable(SHIPPED_CACHE):
         os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"sparkmed-numba-cache-{os.getuid()}")
     if os.environ.get("NUMBA_CACHE_DIR"):
         # An unwritable cache directory: numba reports it itself, and compiles without the cache.
         with contextlib.suppress(OSError):
             seed_cache_dir(os.environ["NUMBA_CACHE_DIR"])
+
+
+def chosen_cpu(requested: str, cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU name numba should compile for: ``requested``, except x86-64-v3 on a CPU without it -> ``host``."""
+    if requested != "x86-64-v3":
+        return requested
+    try:
+        with open(cpuinfo) as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return "host"
+    return requested if V3_FLAGS.issubset(flags) else "host"
 
 
 def _writable(directory: str) -> bool:

@@ -1,6 +1,6 @@
 """The wheel ships numba's compiled kernels, and a fresh install of it loads them instead of compiling.
 
-``scripts/build_wheel.sh`` warms a clean copy for the generic x86-64 CPU (``sparkmed.numba_target``) and packs
+``scripts/build_wheel.sh`` warms a clean copy for the x86-64-v3 CPU level (``sparkmed.numba_target``) and packs
 the cache into the wheel. Here the wheel is installed into a fresh venv (its own site-packages; the numeric
 stack comes from this venv through a ``.pth`` line, which does not run this venv's editable-install hook), and a
 real fit runs through local Spark whose driver and Python workers are the fresh venv. numba writes a new file
@@ -125,3 +125,21 @@ def test_a_numba_cache_dir_is_seeded_from_the_wheel(fresh_install, tmp_path, ref
     assert _cache_files(pkg / "kernels" / "__pycache__") == shipped
     assert result["ids"] == reference["ids"]
     assert result["cost"] == pytest.approx(reference["cost"], rel=1e-12)
+
+
+V3_LINE = ("flags\t\t: fpu cx8 sse sse2 pni ssse3 fma cx16 sse4_1 sse4_2 movbe popcnt xsave avx f16c lahf_lm abm "
+           "bmi1 avx2 bmi2\n")
+
+
+def test_the_portable_cpu_is_chosen_only_where_the_cpu_has_it(tmp_path):
+    from sparkmed.numba_target import chosen_cpu
+
+    full = tmp_path / "v3"
+    full.write_text("processor\t: 0\n" + V3_LINE)
+    no_avx2 = tmp_path / "v2"
+    no_avx2.write_text(V3_LINE.replace(" avx2", ""))
+    assert chosen_cpu("x86-64-v3", str(full)) == "x86-64-v3"
+    assert chosen_cpu("x86-64-v3", str(no_avx2)) == "host"  # v3 code would stop with an illegal instruction
+    assert chosen_cpu("x86-64-v3", str(tmp_path / "absent")) == "host"
+    assert chosen_cpu("generic", str(no_avx2)) == "generic"
+    assert chosen_cpu("host", str(full)) == "host"
