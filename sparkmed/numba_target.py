@@ -6,19 +6,22 @@ machine code from its on-disk cache instead, but it keys every cached entry by t
 name and feature list: a cache built on one CPU model misses on every other. Compiling for a named CPU level
 with an empty feature list makes the key the same on every machine of that level, so the wheel built by
 ``scripts/build_wheel.sh`` ships a cache that loads anywhere with the same Python and numba versions.
-The level is **x86-64-v3** (AVX2, FMA, BMI2: every x86-64 server CPU since 2013-2015, Intel Haswell and AMD
-Excavator/Zen). Measured here (AMD EPYC, znver4 with AVX-512), single thread, pruned swap-delta kernel at
-n=100k: x86-64-v3 0.8-1.3x the host-tuned time, while LLVM's ``generic`` x86-64 (SSE2) is 2-2.7x slower; every
-result is identical (``fastmath`` is off, so nothing is contracted or reassociated on any target).
+The level is the highest of **x86-64-v4** (AVX-512: Intel Skylake-SP and later servers, AMD Zen 4) and
+**x86-64-v3** (AVX2, FMA, BMI2: every x86-64 server CPU since Intel Haswell / AMD Zen) that the CPU has; the
+wheel ships a cache for each. Measured here (AMD EPYC, znver4), single thread: the pruned swap-delta kernel at
+n=100k takes 0.8-1.3x the host-tuned time at v3; the scoring kernel (2M rows, d=8, 10 sets of 20) 0.52-0.60 s
+at v4, 0.72 s at v3, 0.58-0.67 s host-tuned; LLVM's ``generic`` x86-64 (SSE2) is 2-2.7x slower on swap
+deltas. Every result is identical (``fastmath`` is off: nothing is contracted or reassociated on any target).
 
 Rules, applied once per process by ``apply()`` (``sparkmed/__init__`` calls it first):
 
 - ``NUMBA_CPU_NAME`` already set by the user: left alone. ``SPARKMED_NUMBA_CPU`` chooses: the default
-  ``x86-64-v3`` is used where the CPU has every v3 feature (``/proc/cpuinfo``), else numba's host default (a
-  v3 binary would stop with an illegal instruction there, and no shipped cache could load anyway);
-  ``host`` keeps numba's default (host-tuned, not portable); any other LLVM CPU name (``generic``,
-  ``x86-64-v2``) is used as given. A named CPU gets ``NUMBA_CPU_FEATURES=""`` unless that is set: the
-  features then follow from the name, and the cache key holds no host feature list.
+  ``auto`` takes the highest level of ``LEVELS`` whose features the CPU has (``/proc/cpuinfo``), else numba's
+  host default; a level named explicitly is used only where the CPU has it (its code would stop with an
+  illegal instruction elsewhere), else host; ``host`` keeps numba's default (host-tuned, a cache only that
+  CPU model loads); any other LLVM CPU name (``generic``, ``x86-64-v2``) is used as given. A named CPU gets
+  ``NUMBA_CPU_FEATURES=""`` unless that is set: the features follow from the name, and the cache key holds no
+  host feature list.
 - If numba was imported before sparkmed, its configuration is already read: nothing changes in this process
   (it compiles for the host, correctly, and misses the shipped cache). Executors import sparkmed first.
 - The shipped cache sits in ``sparkmed/kernels/__pycache__`` (numba's in-tree locator). Where that directory is
@@ -36,10 +39,13 @@ import os
 import tempfile
 
 CPU_ENV = "SPARKMED_NUMBA_CPU"
-DEFAULT_CPU = "x86-64-v3"
+DEFAULT_CPU = "auto"
 V3_FLAGS = frozenset({"avx", "avx2", "bmi1", "bmi2", "f16c", "fma", "abm", "movbe", "xsave", "cx16", "lahf_lm",
                       "popcnt", "pni", "sse4_1", "sse4_2", "ssse3"})
 """``/proc/cpuinfo`` names of the x86-64-v3 features (v2's plus AVX, AVX2, BMI1/2, F16C, FMA, LZCNT, MOVBE)."""
+V4_FLAGS = V3_FLAGS | {"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"}
+LEVELS = {"x86-64-v4": V4_FLAGS, "x86-64-v3": V3_FLAGS}
+"""The portable CPU levels, highest first: the wheel ships a cache for each (``scripts/build_wheel.sh``)."""
 KERNELS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernels")
 SHIPPED_CACHE = os.path.join(KERNELS_DIR, "__pycache__")
 CACHE_SUFFIXES = (".nbi", ".nbc")
@@ -60,16 +66,23 @@ def apply() -> None:
             seed_cache_dir(os.environ["NUMBA_CACHE_DIR"])
 
 
-def chosen_cpu(requested: str, cpuinfo: str = "/proc/cpuinfo") -> str:
-    """The CPU name numba should compile for: ``requested``, except x86-64-v3 on a CPU without it -> ``host``."""
-    if requested != "x86-64-v3":
-        return requested
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> frozenset[str]:
+    """The CPU's feature flags from ``cpuinfo`` (empty where there is no such file: not Linux x86-64)."""
     try:
         with open(cpuinfo) as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+            return frozenset(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
     except OSError:
-        return "host"
-    return requested if V3_FLAGS.issubset(flags) else "host"
+        return frozenset()
+
+
+def chosen_cpu(requested: str, cpuinfo: str = "/proc/cpuinfo") -> str:
+    """The CPU name numba should compile for (``host``: numba's own default); see the module docstring."""
+    if requested == "auto":
+        flags = cpu_flags(cpuinfo)
+        return next((level for level, needs in LEVELS.items() if needs <= flags), "host")
+    if requested in LEVELS:
+        return requested if LEVELS[requested] <= cpu_flags(cpuinfo) else "host"
+    return requested
 
 
 def _writable(directory: str) -> bool:

@@ -10,7 +10,7 @@ installation was never warmed pays the compile in its first fit.
 serial kernels as the executors — plus ``transform``, ``computeCost`` and the evaluator, for each requested
 metric, so that the cache holds exactly the specialisations a fit needs. ``scripts/setup.sh`` runs it after
 installing; ``scripts/build_wheel.sh`` runs it on a clean copy of the sources to ship the cache in the wheel
-(compiled for the generic x86-64 CPU, ``sparkmed.numba_target``), which ``scripts/pack_env.sh`` installs.
+(compiled for the x86-64-v3 CPU level, ``sparkmed.numba_target``), which ``scripts/pack_env.sh`` installs.
 """
 
 from __future__ import annotations

@@ -1,15 +1,16 @@
 """The wheel ships numba's compiled kernels, and a fresh install of it loads them instead of compiling.
 
-``scripts/build_wheel.sh`` warms a clean copy for the x86-64-v3 CPU level (``sparkmed.numba_target``) and packs
-the cache into the wheel. Here the wheel is installed into a fresh venv (its own site-packages; the numeric
-stack comes from this venv through a ``.pth`` line, which does not run this venv's editable-install hook), and a
-real fit runs through local Spark whose driver and Python workers are the fresh venv. numba writes a new file
-(and rewrites the index) on every cache miss, so "nothing compiled" is observable: the cache files after the
-fit are byte for byte the shipped ones, in the driver and in every worker. The fit's medoids equal the same fit
-in this test session (whatever this process compiled for), so the shipped code gives identical results.
+``scripts/build_wheel.sh`` warms a clean copy for each portable CPU level this machine has (x86-64-v4, v3;
+``sparkmed.numba_target``) and packs the cache into the wheel. Here the wheel is installed into a fresh venv
+(its own site-packages; the numeric stack comes from this venv through a ``.pth`` line, which does not run this
+venv's editable-install hook), and a real fit runs through local Spark whose driver and Python workers are the
+fresh venv. numba writes a new file (and rewrites the index) on every cache miss, so "nothing compiled" is
+observable: the cache files after the fit are byte for byte the shipped ones, in the driver and in every worker.
+The fit's medoids equal the same fit in this test session (whatever this process compiled for), so the shipped
+code gives identical results.
 Two placements: the in-tree cache of a writable site-packages, and a ``NUMBA_CACHE_DIR`` that sparkmed seeds
-from the shipped files (what a read-only site-packages gets; as root every directory is writable, so the
-read-only branch itself is not exercised here).
+from the shipped files (what a read-only site-packages gets; as root every directory is writable, so the read-
+only branch itself is not exercised here).
 """
 
 from __future__ import annotations
@@ -119,7 +120,9 @@ def test_a_numba_cache_dir_is_seeded_from_the_wheel(fresh_install, tmp_path, ref
     pkg = next((fresh_install / "lib").glob("python3*/site-packages")) / "sparkmed"
     shipped = _cache_files(pkg / "kernels" / "__pycache__")
     cache_dir = tmp_path / "numba-cache"
-    result = _run_fit(fresh_install, tmp_path / "run", {"NUMBA_CACHE_DIR": str(cache_dir)})
+    # and the other level's entries: x86-64-v3, which every AVX2 machine without AVX-512 picks
+    result = _run_fit(fresh_install, tmp_path / "run", {"NUMBA_CACHE_DIR": str(cache_dir),
+                                                        "SPARKMED_NUMBA_CPU": "x86-64-v3"})
     seeded = Path(user_cache_subdir(str(cache_dir), str(pkg / "kernels")))
     assert _cache_files(seeded) == shipped, "the seeded cache missed: numba compiled into NUMBA_CACHE_DIR"
     assert _cache_files(pkg / "kernels" / "__pycache__") == shipped
@@ -131,15 +134,21 @@ V3_LINE = ("flags\t\t: fpu cx8 sse sse2 pni ssse3 fma cx16 sse4_1 sse4_2 movbe p
            "bmi1 avx2 bmi2\n")
 
 
-def test_the_portable_cpu_is_chosen_only_where_the_cpu_has_it(tmp_path):
+def test_the_portable_cpu_level_is_chosen_only_where_the_cpu_has_it(tmp_path):
     from sparkmed.numba_target import chosen_cpu
 
-    full = tmp_path / "v3"
-    full.write_text("processor\t: 0\n" + V3_LINE)
-    no_avx2 = tmp_path / "v2"
-    no_avx2.write_text(V3_LINE.replace(" avx2", ""))
-    assert chosen_cpu("x86-64-v3", str(full)) == "x86-64-v3"
-    assert chosen_cpu("x86-64-v3", str(no_avx2)) == "host"  # v3 code would stop with an illegal instruction
-    assert chosen_cpu("x86-64-v3", str(tmp_path / "absent")) == "host"
-    assert chosen_cpu("generic", str(no_avx2)) == "generic"
-    assert chosen_cpu("host", str(full)) == "host"
+    v4 = tmp_path / "v4"
+    v4.write_text("processor\t: 0\n" + V3_LINE.rstrip("\n") + " avx512f avx512dq avx512cd avx512bw avx512vl\n")
+    v3 = tmp_path / "v3"
+    v3.write_text("processor\t: 0\n" + V3_LINE)
+    v2 = tmp_path / "v2"
+    v2.write_text(V3_LINE.replace(" avx2", ""))
+    absent = str(tmp_path / "absent")
+    assert [chosen_cpu("auto", str(f)) for f in (v4, v3, v2)] == ["x86-64-v4", "x86-64-v3", "host"]
+    assert chosen_cpu("auto", absent) == "host"
+    # a level named explicitly only where the CPU has it: its code would stop with an illegal instruction
+    assert chosen_cpu("x86-64-v4", str(v3)) == "host"
+    assert chosen_cpu("x86-64-v3", str(v4)) == "x86-64-v3"
+    assert chosen_cpu("x86-64-v3", str(v2)) == "host"
+    assert chosen_cpu("generic", str(v2)) == "generic"
+    assert chosen_cpu("host", str(v4)) == "host"
