@@ -59,7 +59,8 @@ def apply() -> None:
             os.environ["NUMBA_CPU_NAME"] = cpu
             os.environ.setdefault("NUMBA_CPU_FEATURES", "")
     if not os.environ.get("NUMBA_CACHE_DIR") and not _writable(SHIPPED_CACHE):
-        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"sparkmed-numba-cache-{os.getuid()}")
+        user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+        os.environ["NUMBA_CACHE_DIR"] = os.path.join(tempfile.gettempdir(), f"sparkmed-numba-cache-{user}")
     if os.environ.get("NUMBA_CACHE_DIR"):
         # An unwritable cache directory: numba reports it itself, and compiles without the cache.
         with contextlib.suppress(OSError):
