@@ -7,9 +7,10 @@
 # MAGIC # k-medoids with sparkmed on Databricks
 # MAGIC
 # MAGIC Fits k-medoids on a table, evaluates it (cost, medoid silhouette), labels the rows and saves the model.
-# MAGIC Upload the wheel built by `scripts/pack_env.sh` (`build/pack/wheel/sparkmed-*.whl`) to a Volume or
-# MAGIC workspace files first, and set the widgets below. Works on classic and shared/serverless (Spark Connect)
-# MAGIC compute: sparkmed uses only DataFrame APIs (no sparkContext, no RDDs).
+# MAGIC Upload the wheel built by `scripts/build_wheel.sh` (`dist/sparkmed-*.whl`: numba's compiled kernels are
+# MAGIC inside, so a new cluster's first fit does not compile them) to a Volume or workspace files first, and
+# MAGIC set the widgets below. Works on classic and shared/serverless (Spark Connect) compute: sparkmed uses
+# MAGIC only DataFrame APIs (no sparkContext, no RDDs).
 
 # COMMAND ----------
 
