@@ -8,8 +8,8 @@
 #   the driver (cloudpickled closures and numpy arrays travel between them): they are pinned from .venv;
 # - pyspark itself is NOT packed: every Spark executor already puts $SPARK_HOME/python/lib/pyspark.zip on its
 #   Python workers' path (this saves ~450 MB of jars in the archive);
-# - the wheel (scripts/build_wheel.sh) carries numba's cache for the x86-64-v3 CPU level, so the unpacked
-#   archive loads the kernels on any AVX2 (x86-64-v3) executor instead of compiling them per worker; a small local fit
+# - the wheel (scripts/build_wheel.sh) carries numba's cache per portable CPU level (x86-64-v4, v3), so
+#   the unpacked archive loads the kernels on any executor of those levels instead of compiling them; a small local fit
 #   whose Python workers ARE the new venv then checks that the executors import the packed sparkmed (and
 #   compiles whatever the wheel lacked). Read-only unpacking: see sparkmed/numba_target.py.
 #
@@ -40,7 +40,7 @@ fi
 t0=$(date +%s)
 echo "pack_env: building the wheel"
 rm -rf "$PACK_DIR/wheel" "$PACK_DIR/venv" "$PACK_DIR/env.tar.gz" "$PACK_DIR/env.stamp"
-# build_wheel.sh: a clean copy of the sources, with numba's kernels compiled for x86-64-v3 inside.
+# build_wheel.sh: a clean copy of the sources, with numba's kernels compiled for each portable CPU level inside.
 WHEEL_DIR="$PACK_DIR/wheel" VENV_PY="$VENV_PY" bash "$ROOT/scripts/build_wheel.sh"
 WHEEL=$(ls "$PACK_DIR"/wheel/sparkmed-*.whl)
 

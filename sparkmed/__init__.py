@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sparkmed import numba_target
 
-# Before anything imports numba: compile for a portable CPU so the cache shipped in the wheel loads on every
-# x86-64 machine (sparkmed.numba_target says why and how to opt out).
+# Before anything imports numba: compile for a portable CPU level so the cache shipped in the wheel loads on
+# every machine of that level (sparkmed.numba_target says why and how to opt out).
 numba_target.apply()
 
 __version__ = "0.1.0"
