@@ -28,6 +28,11 @@ Matrix algorithms (all return ``KMedoidsResult``):
 - ``fasterpam`` / ``pam`` (``pam``, ``fastpam1``) / ``alternating`` / ``clarans``, sharing
   ``swap_state`` (nearest / second caches, removal losses, the one-scan delta), ``driver`` (argument
   prologue, float-noise polishing, ``DEFAULT_MAX_ITER``), ``checks`` (argument checks) and ``prng``.
+- medoid-silhouette clustering (``loss`` = the average medoid silhouette, higher is better): ``fastermsc``
+  (eager, the fast one), ``fastmsc`` (best swap per iteration), ``pammedsil`` / ``pamsil`` (naive
+  references; PAMSIL optimises the classic silhouette) and ``dynmsc`` (FasterMSC over a range of k, chooses
+  k; ``DynkResult``), sharing ``msc_state`` (nearest / second / third caches, removal losses, one-scan
+  changes).
 - ``fit``: one sample's fit (``cluster_points``: matrix + init + algorithm), what an executor runs.
 """
 
@@ -43,9 +48,12 @@ from sparkmed.kernels.assign import (
 )
 from sparkmed.kernels.clarans import clarans
 from sparkmed.kernels.driver import DEFAULT_MAX_ITER
+from sparkmed.kernels.dynmsc import dynmsc
 from sparkmed.kernels.encoded import MISSING, SCALED_LIMIT
 from sparkmed.kernels.encoders import encode_gower, encode_sets, encode_sparse
+from sparkmed.kernels.fastermsc import fastermsc
 from sparkmed.kernels.fasterpam import fasterpam
+from sparkmed.kernels.fastmsc import fastmsc
 from sparkmed.kernels.fit import SCALE_DEGREE, cluster_points, merge_duplicates, sample_matrix
 from sparkmed.kernels.init import INIT_NAMES, INITS, Init, describe_inits, initialize
 from sparkmed.kernels.layout import pad_unpadded, repad, unpadded_count
@@ -66,7 +74,9 @@ from sparkmed.kernels.metrics import (
     public_metrics_for,
 )
 from sparkmed.kernels.pam import fastpam1, pam
-from sparkmed.kernels.result import KMedoidsResult
+from sparkmed.kernels.pammedsil import pammedsil
+from sparkmed.kernels.pamsil import pamsil
+from sparkmed.kernels.result import DynkResult, KMedoidsResult
 from sparkmed.kernels.silhouette import (
     medoid_silhouette,
     medoid_silhouette_samples,
@@ -91,6 +101,7 @@ __all__ = [
     "SCALED_LIMIT",
     "SCALE_DEGREE",
     "Algorithm",
+    "DynkResult",
     "Init",
     "KMedoidsResult",
     "Metric",
@@ -105,10 +116,13 @@ __all__ = [
     "describe_algorithms",
     "describe_inits",
     "describe_metrics",
+    "dynmsc",
     "encode_gower",
     "encode_sets",
     "encode_sparse",
+    "fastermsc",
     "fasterpam",
+    "fastmsc",
     "fastpam1",
     "initialize",
     "kernel_metric_for",
@@ -121,6 +135,8 @@ __all__ = [
     "pad_unpadded",
     "pairwise",
     "pam",
+    "pammedsil",
+    "pamsil",
     "public_metrics_for",
     "repad",
     "sample_matrix",

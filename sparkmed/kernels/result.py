@@ -24,3 +24,18 @@ class KMedoidsResult:
     labels: np.ndarray
     n_iter: int
     n_swap: int
+
+
+@dataclass(frozen=True)
+class DynkResult(KMedoidsResult):
+    """Outcome of a run that also chooses k (DynMSC): the fields of the best k's clustering, plus
+
+    Attributes:
+        bestk: the chosen number of clusters (``len(medoids)``).
+        losses: the objective (average medoid silhouette) reached for every k of ``rangek``.
+        rangek: the k values tried, ascending (``minimum_k .. k_max``).
+    """
+
+    bestk: int = 0
+    losses: np.ndarray = None  # type: ignore[assignment]
+    rangek: range = range(0)

@@ -104,37 +104,62 @@ def simplified_silhouette_samples(
     return np.where(top > 0, (b - a) / np.where(top > 0, top, 1.0), 0.0)
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cluster_weights(lab: np.ndarray, L: int, w: np.ndarray) -> np.ndarray:
+    """Total weight of every label 0..L-1."""
+    W = np.zeros(L, dtype=np.float64)
+    for q in range(lab.shape[0]):
+        W[lab[q]] += w[q]
+    return W
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _point_silhouette(diss, lab, W, w, o, sums) -> float:
+    """Weighted classic silhouette of point o (definition in :func:`silhouette`); ``sums``: scratch of
+    length L. O(n + L)."""
+    L = W.shape[0]
+    for l in range(L):
+        sums[l] = 0.0
+    row = diss[o]
+    for q in range(diss.shape[0]):
+        if q != o:
+            sums[lab[q]] += w[q] * np.float64(row[q])
+    own = lab[o]
+    if W[own] - 1.0 <= 0.0:  # singleton cluster (a single copy): s = 0
+        return 0.0
+    a = sums[own] / (W[own] - 1.0)
+    b = math.inf
+    for l in range(L):
+        if l != own and W[l] > 0.0:
+            b = min(b, sums[l] / W[l])
+    m = max(a, b)
+    if b == math.inf or m == 0.0:
+        return 0.0
+    return (b - a) / m
+
+
 @numba.njit(cache=True, parallel=True, fastmath=False)
 def _silhouette_kernel(diss: np.ndarray, lab: np.ndarray, L: int, w: np.ndarray, out: np.ndarray) -> None:
     """Weighted classic silhouette of every point (definition in :func:`silhouette`). O(n^2 + n L)."""
     n = diss.shape[0]
-    W = np.zeros(L, dtype=np.float64)
-    for q in range(n):
-        W[lab[q]] += w[q]
+    W = _cluster_weights(lab, L, w)
     nb = (n + _SIL_BLOCK - 1) // _SIL_BLOCK
     for blk in numba.prange(nb):
         sums = np.empty(L, dtype=np.float64)
         for o in range(blk * _SIL_BLOCK, min(n, (blk + 1) * _SIL_BLOCK)):
-            for l in range(L):
-                sums[l] = 0.0
-            row = diss[o]
-            for q in range(n):
-                if q != o:
-                    sums[lab[q]] += w[q] * np.float64(row[q])
-            own = lab[o]
-            if W[own] - 1.0 <= 0.0:  # singleton cluster (a single copy): s = 0
-                out[o] = 0.0
-                continue
-            a = sums[own] / (W[own] - 1.0)
-            b = math.inf
-            for l in range(L):
-                if l != own and W[l] > 0.0:
-                    b = min(b, sums[l] / W[l])
-            m = max(a, b)
-            if b == math.inf or m == 0.0:
-                out[o] = 0.0
-            else:
-                out[o] = (b - a) / m
+            out[o] = _point_silhouette(diss, lab, W, w, o, sums)
+
+
+@numba.njit(cache=True, nogil=True)
+def silhouette_sum(diss: np.ndarray, lab: np.ndarray, L: int, w: np.ndarray) -> float:
+    """``sum_o w(o) s(o)`` of the classic silhouette on one thread (labels 0..L-1; an empty label is
+    skipped). O(n^2 + n L). Used by PAMSIL, which evaluates it once per candidate swap."""
+    W = _cluster_weights(lab, L, w)
+    sums = np.empty(L, dtype=np.float64)
+    total = 0.0
+    for o in range(diss.shape[0]):
+        total += w[o] * _point_silhouette(diss, lab, W, w, o, sums)
+    return total
 
 
 def _prepare(diss: object, labels: object) -> tuple[np.ndarray, np.ndarray, int]:
