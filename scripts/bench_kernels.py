@@ -9,7 +9,12 @@ is a different, parallel algorithm with its own result), and the initialisations
 exceeds ``--build-limit`` seconds (the row says so). numba kernels are compiled/warmed up before timing;
 each timing is the minimum over ``--reps`` runs. Prints one table.
 
+A second table does the same for the medoid-silhouette kernel: sparkmed ``fastermsc`` against
+``kmedoids.fastermsc`` (single-threaded, the only variant it has) from the same initial medoids; ``same`` =
+identical medoids, silhouettes within 1e-12. Issue 16's target: ratio <= 0.8 at n = 10000, k = 100.
+
     .venv/bin/python scripts/bench_kernels.py            # n in 2000 5000 10000 20000, k in 10 100
+    .venv/bin/python scripts/bench_kernels.py --only msc --n 10000 --k 100 --reps 2
     .venv/bin/python scripts/bench_kernels.py --quick    # n in 2000 5000
     .venv/bin/python scripts/bench_kernels.py --n 10000 --k 100 --reps 3
 """
@@ -25,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from sparkmed.kernels import fasterpam, initialize  # noqa: E402
+from sparkmed.kernels import fastermsc, fasterpam, initialize  # noqa: E402
 
 
 def _matrix(n: int, seed: int):
@@ -66,8 +71,11 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--build-limit", type=float, default=60.0, help="skip a BUILD estimated above this (s)")
     ap.add_argument("--no-build", action="store_true", help="skip all BUILD timings")
+    ap.add_argument("--only", choices=("pam", "msc"), default=None, help="only the FasterPAM or FasterMSC table")
     args = ap.parse_args(argv)
     ns = args.n or ([2000, 5000] if args.quick else [2000, 5000, 10000, 20000])
+    if args.only == "msc":
+        return _msc_table(ns, args.k, args.reps, args.seed)
 
     import kmedoids
     import numba
@@ -147,6 +155,44 @@ def main(argv=None) -> int:
         print(r)
     for note in notes:
         print("note:", note)
+    if args.only is None:
+        print()
+        return _msc_table(ns, args.k, args.reps, args.seed)
+    return 0
+
+
+def _msc_table(ns: list[int], ks: list[int], reps: int, seed: int) -> int:
+    """FasterMSC, ours vs ``kmedoids.fastermsc``, same matrices and initial medoids as the FasterPAM table."""
+    import kmedoids
+
+    _tiny = np.abs(np.subtract.outer(np.arange(12.0), np.arange(12.0)))
+    for _d in (_tiny.astype(np.float32), _tiny):  # compile / load before timing
+        fastermsc(_d, np.array([0, 5, 9]))
+    head = (
+        f"{'n':>6} {'k':>4} | {'ours':>8} {'kmedoids':>9} {'ratio':>6} | {'our MS':>10} {'ref MS':>10} "
+        f"{'same':>4} | {'passes':>6} {'swaps':>6}"
+    )
+    rows = []
+    for n in ns:
+        D, _, how = _matrix(n, seed)
+        for k in ks:
+            m0 = np.sort(np.random.default_rng(seed + 1000 * k + n).choice(n, size=k, replace=False))
+            t1, r1 = _best_of(reps, fastermsc, D, m0, 100)
+            tk, rk = _best_of(reps, kmedoids.fastermsc, D, m0.astype(np.uint64), 100)
+            same_med = np.array_equal(r1.medoids, np.asarray(rk.medoids, dtype=np.int64))
+            same = same_med and abs(r1.loss - rk.loss) <= 1e-12
+            rows.append(
+                f"{n:>6} {k:>4} | {t1:>8.3f} {tk:>9.3f} {t1 / tk:>6.2f} | {r1.loss:>10.6f} {rk.loss:>10.6f} "
+                f"{'yes' if same else 'NO':>4} | {r1.n_iter:>6} {r1.n_swap:>6}"
+            )
+            print("progress:", rows[-1], file=sys.stderr, flush=True)
+        del D
+    print(f"FasterMSC, float32 {how} matrix of blobs, same random initial medoids for both; times in s (min of "
+          f"{reps} run(s)); ratio = ours / kmedoids.fastermsc; MS = average medoid silhouette")
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(r)
     return 0
 
 

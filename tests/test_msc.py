@@ -91,12 +91,13 @@ def test_one_scan_changes_equal_naive_swap_changes():
         D, med = _problem(seed, 60)
         w = np.random.default_rng(seed).random(D.shape[0]) + 0.5
         near, dist = assign_three(D, med)
-        R = removal_losses(near, dist, w, med.shape[0])
+        terms = np.empty((D.shape[0], 3))
+        R = removal_losses(near, dist, w, med.shape[0], terms)
         delta = np.empty(med.shape[0])
         for c in range(D.shape[0]):
             if c in med:
                 continue
-            i, best = candidate_changes(D[c], near, dist, w, R, delta)
+            i, best = candidate_changes(D[c], near, dist, terms, w, R, delta)
             expect = naive_msc.swap_changes(D, med, c, w)
             np.testing.assert_allclose(delta, expect, rtol=0, atol=1e-9)
             assert best == delta[i] == delta.min()

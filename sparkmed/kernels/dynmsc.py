@@ -26,7 +26,7 @@ from sparkmed.kernels.result import DynkResult
 @numba.njit(cache=True, nogil=True)
 def _cheapest_removal(near, dist, w, k):
     """Position of the medoid whose removal raises the loss sum least (first on ties)."""
-    R = removal_losses(near, dist, w, k)
+    R = removal_losses(near, dist, w, k, np.empty((near.shape[0], 3)))
     best = 0
     for i in range(1, k):
         if R[i] < R[best]:

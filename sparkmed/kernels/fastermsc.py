@@ -39,7 +39,8 @@ def fastermsc_passes(diss, med, w, max_iter, near, dist):
     for j in range(k):
         ismed[med[j]] = True
     delta = np.empty(k, dtype=np.float64)
-    R = removal_losses(near, dist, w, k)
+    terms = np.empty((n, 3), dtype=np.float64)
+    R = removal_losses(near, dist, w, k, terms)
     loss = loss_sum(dist, w)
     lastswap = -1
     n_iter = 0
@@ -54,12 +55,12 @@ def fastermsc_passes(diss, med, w, max_iter, near, dist):
                 break
             if ismed[c]:
                 continue
-            i, change = candidate_changes(diss[c], near, dist, w, R, delta)
+            i, change = candidate_changes(diss[c], near, dist, terms, w, R, delta)
             if change < 0.0:
                 ismed[med[i]] = False
                 ismed[c] = True
                 apply_msc_swap(diss, med, near, dist, i, c)
-                R = removal_losses(near, dist, w, k)
+                R = removal_losses(near, dist, w, k, terms)
                 n_swap += 1
                 lastswap = c
         if not done:

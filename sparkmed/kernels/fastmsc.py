@@ -38,7 +38,8 @@ def _fastmsc_swap(diss, med, w, max_iter, near, dist):
     for j in range(k):
         ismed[med[j]] = True
     delta = np.empty(k, dtype=np.float64)
-    R = removal_losses(near, dist, w, k)
+    terms = np.empty((n, 3), dtype=np.float64)
+    R = removal_losses(near, dist, w, k, terms)
     loss = loss_sum(dist, w)
     n_iter = 0
     n_swap = 0
@@ -50,7 +51,7 @@ def _fastmsc_swap(diss, med, w, max_iter, near, dist):
         for c in range(n):
             if ismed[c]:
                 continue
-            i, change = candidate_changes(diss[c], near, dist, w, R, delta)
+            i, change = candidate_changes(diss[c], near, dist, terms, w, R, delta)
             if change < best:
                 best = change
                 bi = i
@@ -60,7 +61,7 @@ def _fastmsc_swap(diss, med, w, max_iter, near, dist):
         ismed[med[bi]] = False
         ismed[bc] = True
         apply_msc_swap(diss, med, near, dist, bi, bc)
-        R = removal_losses(near, dist, w, k)
+        R = removal_losses(near, dist, w, k, terms)
         n_swap += 1
         new_loss = loss_sum(dist, w)
         if not new_loss < loss:

@@ -86,49 +86,51 @@ def loss_sum(dist, w):
 
 
 @numba.njit(cache=True, nogil=True)
-def removal_losses(near, dist, w, k):
+def removal_losses(near, dist, w, k, terms):
     """R(i): change of L when medoid position i is removed and no closer medoid appears: the points whose
-    nearest is i move to (d2, d3), those whose second nearest is i to (d1, d3). O(n + k)."""
+    nearest is i move to (d2, d3), those whose second nearest is i to (d1, d3). Also fills the per-point
+    terms the candidate scans reuse: ``terms[o] = (f(d1, d2), f(d2, d3) - f(d1, d2), f(d1, d3) - f(d1, d2))``.
+    O(n + k)."""
     R = np.zeros(k, dtype=np.float64)
     for o in range(near.shape[0]):
         a, b, c = dist[o, 0], dist[o, 1], dist[o, 2]
         base = pair_loss(a, b)
-        R[near[o, 0]] += w[o] * (pair_loss(b, c) - base)
-        R[near[o, 1]] += w[o] * (pair_loss(a, c) - base)
+        rb = pair_loss(b, c) - base
+        ra = pair_loss(a, c) - base
+        terms[o, 0], terms[o, 1], terms[o, 2] = base, rb, ra
+        R[near[o, 0]] += w[o] * rb
+        R[near[o, 1]] += w[o] * ra
     return R
 
 
 @numba.njit(cache=True, nogil=True)
-def candidate_changes(row, near, dist, w, R, delta):
+def candidate_changes(row, near, dist, terms, w, R, delta):
     """The change dL(i, c) of every swap (medoid position i -> candidate c) from ONE scan of the
     candidate's matrix row ``row = diss[c]``, into ``delta``; returns (best i, its change), the first
-    minimum. Only points with d(o, c) < d3(o) change the removal losses ``R``. O(n + k)."""
+    minimum. Only points with d(o, c) < d3(o) change the removal losses ``R`` (``terms``: from
+    :func:`removal_losses`); each costs at most two divisions. O(n + k)."""
     k = delta.shape[0]
     shared = 0.0
     for i in range(k):
         delta[i] = R[i]
     for o in range(row.shape[0]):
         d = np.float64(row[o])
-        c = dist[o, 2]
-        if not d < c:
+        if not d < dist[o, 2]:
             continue
         a = dist[o, 0]
         b = dist[o, 1]
         wo = w[o]
-        base = pair_loss(a, b)
-        # the pair when another medoid is removed: two smallest of {a, b, d}
-        if d < a:
-            t_other = pair_loss(d, a)
-        elif d < b:
-            t_other = pair_loss(a, d)
-        else:
-            t_other = base
-        # nearest removed: two smallest of {b, c, d}; second removed: of {a, c, d}
-        t1 = pair_loss(d, b) if d < b else pair_loss(b, d)
-        t2 = pair_loss(d, a) if d < a else pair_loss(a, d)
-        shared += wo * (t_other - base)
-        delta[near[o, 0]] += wo * ((t1 - t_other) - (pair_loss(b, c) - base))
-        delta[near[o, 1]] += wo * ((t2 - t_other) - (pair_loss(a, c) - base))
+        base = terms[o, 0]
+        # new pair if another medoid is removed: two smallest of {a, b, d}; if the nearest is removed:
+        # of {b, d3, d}; if the second nearest: of {a, d3, d}
+        if d < b:
+            q = pair_loss(d, a) if d < a else pair_loss(a, d)  # another or the second nearest removed
+            shared += wo * (q - base)
+            delta[near[o, 0]] += wo * ((pair_loss(d, b) - q) - terms[o, 1])
+            delta[near[o, 1]] -= wo * terms[o, 2]
+        else:  # b <= d < d3: only the removal of the nearest or second nearest changes o
+            delta[near[o, 0]] += wo * ((pair_loss(b, d) - base) - terms[o, 1])
+            delta[near[o, 1]] += wo * ((pair_loss(a, d) - base) - terms[o, 2])
     best = 0
     for i in range(k):
         delta[i] += shared
